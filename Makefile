@@ -1,0 +1,31 @@
+# The two commands that matter: `make demo` and `make test`. Both set up .venv from scratch when missing.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint reproduce clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -c constraints.txt -e ".[tensorflow-cpu,test,dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/bnn-init demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+lint: $(STAMP)
+	$(BIN)/ruff check bnn_init tests benchmarks examples
+	$(BIN)/ruff format --check bnn_init tests benchmarks examples
+
+clean:
+	rm -rf $(VENV) build *.egg-info runs
