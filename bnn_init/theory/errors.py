@@ -1,0 +1,61 @@
+"""Errors and parameter checks shared by the theory models."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class NoCriticalPoint(ValueError):
+    """The requested model has no edge of chaos (chi_1 = 1) in its allowed parameter range.
+
+    The message says why and names the nearest feasible point; ``nearest`` holds that point's
+    parameters as a dict so code can fall back to it.
+    """
+
+    def __init__(self, message: str, nearest: dict | None = None):
+        super().__init__(message)
+        self.nearest = dict(nearest or {})
+
+
+def _describe(value) -> str:
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        return repr(float(arr)) if np.issubdtype(arr.dtype, np.number) else repr(value)
+    return f"an array with min {arr.min()!r} and max {arr.max()!r}"
+
+
+def check_range(name: str, value, *, low=None, high=None, low_open=False, high_open=False):
+    """Return ``value`` as a float array after checking ``low <= value <= high`` elementwise.
+
+    Raises ValueError naming the parameter, its value and the allowed range; NaN is never allowed.
+    """
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}") from None
+    bad = np.isnan(arr)
+    if low is not None:
+        bad |= arr <= low if low_open else arr < low
+    if high is not None:
+        bad |= arr >= high if high_open else arr > high
+    if np.any(bad):
+        lo = "(-inf" if low is None else ("(" if low_open else "[") + f"{low:g}"
+        hi = "inf)" if high is None else f"{high:g}" + (")" if high_open else "]")
+        raise ValueError(f"{name} must lie in {lo}, {hi}, got {_describe(value)}")
+    return arr
+
+
+def check_choice(name: str, value, choices):
+    """Check that ``value`` is one of ``choices`` (strings), else ValueError listing them."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return value
+
+
+def check_depth(depth) -> int:
+    """A network depth: an integer >= 1."""
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)):
+        raise TypeError(f"depth must be an integer >= 1, got {depth!r}")
+    if depth < 1:
+        raise ValueError(f"depth must be an integer >= 1, got {depth}")
+    return int(depth)
