@@ -21,6 +21,7 @@ from .errors import check_choice, check_range
 from .gaussian import COARSE_NODES, NODES, HermiteSeries, expect_even
 
 _SQRT_PI = np.sqrt(np.pi)
+SIGN_NEURON_KAPPA = 1.0 / np.sqrt(2.0)  # erf(h / sqrt(2)): mean of sign(h + unit Gaussian noise)
 
 
 class _PairSeries:
@@ -121,7 +122,7 @@ class Erf(Activation):
     bound = 1.0
     closed_form = True
 
-    def __init__(self, kappa=1.0 / np.sqrt(2.0)):
+    def __init__(self, kappa=SIGN_NEURON_KAPPA):
         self.kappa = float(check_range("kappa", kappa, low=0.0, low_open=True))
 
     def phi(self, h):

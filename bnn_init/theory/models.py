@@ -8,7 +8,7 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import ndtr
 
-from .activations import ACTIVATIONS, Erf, HardTanh, Sign, get_activation
+from .activations import ACTIVATIONS, SIGN_NEURON_KAPPA, Erf, HardTanh, Sign, get_activation
 from .base import MeanFieldModel, _scalar
 from .errors import NoCriticalPoint, check_choice, check_range
 
@@ -193,7 +193,7 @@ class DeterministicSurrogate(MeanFieldModel):
 
     sigma_m2: float = 0.99
     sigma_b2: float = 0.0
-    kappa: float = 1.0 / np.sqrt(2.0)
+    kappa: float = SIGN_NEURON_KAPPA
     activation: object = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -225,7 +225,7 @@ class DeterministicSurrogate(MeanFieldModel):
         return self.sigma_m2 * self.activation.slope_moment(q) / (1.0 - e)
 
     @classmethod
-    def critical(cls, sigma_b2=0.0, kappa=1.0 / np.sqrt(2.0)):
+    def critical(cls, sigma_b2=0.0, kappa=SIGN_NEURON_KAPPA):
         """sigma_m2 in (0, 1] with chi_1 = 1, solving chi_1 = 1 together with the q fixed point
         (Claim 1 as corrected in ERRATA 7); NoCriticalPoint when chi_1 < 1 even at sigma_m2 = 1."""
 

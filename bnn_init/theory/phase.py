@@ -22,7 +22,7 @@ class PhaseDiagram:
         grids = np.meshgrid(*self.axes.values(), indexing="ij")
         names = list(self.axes)
         for index in np.ndindex(self.chi1.shape):
-            row = {name: float(grid[index]) for name, grid in zip(names, grids)}
+            row = {name: float(grid[index]) for name, grid in zip(names, grids, strict=True)}
             row.update(
                 chi1=float(self.chi1[index]),
                 q_star=float(self.q_star[index]),
@@ -56,7 +56,7 @@ def phase_diagram(model_cls, **params) -> PhaseDiagram:
         raise ValueError(
             "phase_diagram needs at least one 1-D array-valued parameter to span the grid"
         )
-    grids = dict(zip(axes, np.meshgrid(*axes.values(), indexing="ij")))
+    grids = dict(zip(axes, np.meshgrid(*axes.values(), indexing="ij"), strict=True))
     model = model_cls(**{**params, **grids})
     shape = tuple(len(v) for v in axes.values())
     return PhaseDiagram(
