@@ -9,6 +9,7 @@ numpy + scipy only: importing this package never imports TensorFlow.
 """
 
 from .base import MeanFieldModel, Trajectory
+from .describe import Description, describe
 from .errors import NoCriticalPoint
 from .models import ContinuousNet, DeterministicSurrogate, HardTanhBNN, LRTSurrogate, SignNet
 from .phase import PhaseDiagram, phase_diagram
@@ -16,6 +17,7 @@ from .phase import PhaseDiagram, phase_diagram
 __all__ = [
     "ContinuousNet",
     "DeterministicSurrogate",
+    "Description",
     "HardTanhBNN",
     "LRTSurrogate",
     "MeanFieldModel",
@@ -23,5 +25,6 @@ __all__ = [
     "PhaseDiagram",
     "SignNet",
     "Trajectory",
+    "describe",
     "phase_diagram",
 ]

@@ -181,7 +181,7 @@ class MeanFieldModel:
         """The same model restricted to the grid points where ``mask`` is True (flattened)."""
         params = {}
         for name, value in self._parameters().items():
-            if isinstance(value, str):
+            if isinstance(value, str) or np.ndim(value) == 0:
                 params[name] = value
             else:
                 params[name] = np.broadcast_to(np.asarray(value, dtype=float), self._shape)[mask]

@@ -1,0 +1,70 @@
+# ruff: noqa: I001  (bnn_init must be imported before TensorFlow: it selects tf-keras)
+"""MFB-BackProp throughput: samples per second of ``MFBNetwork.fit`` (Algorithm 1 of Soudry &
+Meir, 002, compiled with XLA) against a Keras SGD step with batch size 1 (``model.fit``) on the
+real-weight network of the same converging architecture, measured side by side.
+
+Ratio = MFB samples/s / Keras steps/s; target >= 1 (an MFB update is no slower than the Keras
+gradient step it replaces)."""
+
+import bnn_init  # noqa: F401  (sets up tf-keras before TensorFlow is imported)
+
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from bnn_init.training.backprop import BackPropNetwork
+from bnn_init.training.mfb import MFBNetwork
+
+# (name, D, K, O, samples timed for MFB, steps timed for Keras)
+ARCHITECTURES = (
+    ("teacher_student_101x(101x1)x1", 101, 101, 1, 20_000, 2_000),
+    ("digits_65x(30x10)x10", 65, 30, 10, 20_000, 2_000),
+    ("mnist_785x(301x10)x10", 785, 301, 10, 100, 200),
+)
+
+
+def _data(d, o, n, rng):
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    labels = rng.integers(0, o, size=n) if o > 1 else rng.choice([-1.0, 1.0], size=n)
+    return x, labels
+
+
+def mfb_rate(d, k, o, n, rng):
+    x, y = _data(d, o, n, rng)
+    net = MFBNetwork(d, k, o, seed=0)
+    net.fit(x[:10], y[:10], verbose=0, chunk_size=1000)  # compile
+    start = time.perf_counter()
+    net.fit(x, y, verbose=0, chunk_size=1000)
+    return n / (time.perf_counter() - start)
+
+
+def keras_rate(d, k, o, n, rng):
+    x, y = _data(d, o, n, rng)
+    targets = np.where(np.arange(o) == y[:, None], 1.0, -1.0) if o > 1 else y[:, None]
+    model = BackPropNetwork(d, k, o, seed=0).to_keras()
+    model.compile(optimizer=tf.keras.optimizers.SGD(0.01), loss="mse")
+    model.fit(x[:20], targets[:20], batch_size=1, epochs=1, verbose=0)  # trace and warm up
+    start = time.perf_counter()
+    model.fit(x, targets, batch_size=1, epochs=1, verbose=0)
+    return n / (time.perf_counter() - start)
+
+
+def run():
+    rng = np.random.default_rng(0)
+    for name, d, k, o, n_mfb, n_keras in ARCHITECTURES:
+        mfb = mfb_rate(d, k, o, n_mfb, rng)
+        keras = keras_rate(d, k, o, n_keras, rng)
+        yield {
+            "bench": f"mfb_fit_vs_keras_sgd_batch1_{name}",
+            "value": round(mfb, 1),
+            "unit": "samples/s",
+            "baseline": round(keras, 1),
+            "ratio": round(mfb / keras, 2),
+            "target": 1.0,
+        }
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)

@@ -1,0 +1,369 @@
+"""The ``bnn-init`` command: critical initialisation, depth scales and phase diagrams.
+
+    bnn-init critical --model hard_tanh --r 0.4 --sigma-b2 0.01
+    bnn-init depth-scales --model continuous --phi tanh --sigma-w2 1.5 --sigma-b2 0.05 --json
+    bnn-init phase-diagram --model continuous --grid 100 --out runs/tanh
+    bnn-init demo
+
+Exit status: 0 on success, 1 when the requested model has no critical point (an answer, printed
+like any other), 2 on bad input (a one-line ``bnn-init: error: ...`` message).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import inspect
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from bnn_init import theory
+from bnn_init.theory.activations import ACTIVATIONS
+
+__all__ = ["main"]
+
+# --model choice -> theory class name.
+MODELS = {
+    "continuous": "ContinuousNet",
+    "hard_tanh": "HardTanhBNN",
+    "deterministic": "DeterministicSurrogate",
+    "lrt": "LRTSurrogate",
+    "sign": "SignNet",
+}
+# Default phase-diagram ranges (weight variances are multiplied by r^2 for hard_tanh).
+_RANGES = {"sigma_w2": (0.1, 4.0), "sigma_m2": (0.05, 1.0), "sigma_b2": (0.0, 0.3)}
+_QUANTITIES = ("q_star", "c_star", "chi1", "xi_q", "xi_c", "xi_grad")
+
+
+class UsageError(ValueError):
+    """Bad command-line input that the parser itself cannot see (an option the model lacks)."""
+
+
+# ---------------------------------------------------------------- models and their parameters
+
+
+def _model_class(name: str):
+    return getattr(theory, MODELS[name])
+
+
+def _parameters(function) -> dict:
+    """Parameter name -> default of a model class (its constructor) or of ``critical``."""
+    return {
+        p.name: p.default
+        for p in inspect.signature(function).parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+
+
+def _weight_scale(cls) -> str | None:
+    """The weight-scale parameter (sigma_w2 or sigma_m2) that ``critical`` solves, if any."""
+    return cls.scale_parameter if cls.scale_parameter in _parameters(cls) else None
+
+
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _given(args, names) -> dict:
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
+def _check_options(args, allowed, model: str) -> None:
+    """UsageError for a model option that was given but that the model does not take."""
+    extra = [n for n in _given(args, _MODEL_OPTIONS) if n not in allowed]
+    if extra:
+        takes = ", ".join(_option(n) for n in allowed) or "no parameters"
+        raise UsageError(
+            f"{_option(extra[0])} does not apply to --model {model} (it takes {takes})"
+        )
+
+
+def _values(model, k: float) -> dict:
+    """The model's parameters, fixed point, chi_1, depth scales and maximum trainable depth."""
+    out = {"model": type(model).__name__}
+    out["params"] = {name: getattr(model, name) for name in _parameters(type(model))}
+    out.update({name: getattr(model, name) for name in _QUANTITIES})
+    out["k"] = k
+    out["max_trainable_depth"] = model.max_trainable_depth(k=k)
+    return out
+
+
+# ---------------------------------------------------------------- output
+
+
+def _jsonable(value):
+    """JSON has no inf/nan: non-finite floats become the strings "inf", "-inf", "nan"."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else str(float(value))
+    return value
+
+
+def _fmt(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    return str(value)
+
+
+def _print_values(values: dict, header: str) -> None:
+    print(header)
+    rows = [(name, _fmt(v)) for name, v in values["params"].items()]
+    rows += [
+        ("q*", _fmt(values["q_star"])),
+        ("c*", _fmt(values["c_star"])),
+        ("chi_1", _fmt(values["chi1"])),
+        ("xi_q", _fmt(values["xi_q"])),
+        ("xi_c", _fmt(values["xi_c"])),
+        ("xi_grad", _fmt(values["xi_grad"])),
+        (f"max trainable depth ({values['k']:g} xi_c)", _fmt(values["max_trainable_depth"])),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+
+
+def _emit(args, values: dict, header: str) -> None:
+    if args.json:
+        print(json.dumps(_jsonable(values), allow_nan=False))
+    else:
+        _print_values(values, header)
+
+
+# ---------------------------------------------------------------- subcommands
+
+
+def cmd_critical(args) -> int:
+    """``critical``: the model at chi_1 = 1 with the other parameters fixed."""
+    cls = _model_class(args.model)
+    fixed = list(_parameters(cls.critical))
+    _check_options(args, fixed, args.model)
+    try:
+        model = cls.critical(**_given(args, fixed))
+    except theory.NoCriticalPoint as error:
+        if args.json:
+            answer = {"model": cls.__name__, "critical": None, "reason": str(error)}
+            answer["nearest"] = error.nearest
+            print(json.dumps(_jsonable(answer), allow_nan=False))
+        else:
+            print(f"{cls.__name__} has no critical point: {error}")
+        return 1
+    values = _values(model, args.k)
+    values["critical_parameter"] = _weight_scale(cls)
+    header = f"{cls.__name__} at the edge of chaos (chi_1 = 1), solving {_weight_scale(cls)}:"
+    _emit(args, values, header)
+    return 0
+
+
+def cmd_depth_scales(args) -> int:
+    """``depth-scales``: fixed point, chi_1 and depth scales at given parameters."""
+    cls = _model_class(args.model)
+    params = _parameters(cls)
+    _check_options(args, params, args.model)
+    model = cls(**_given(args, params))
+    _emit(args, _values(model, args.k), f"{cls.__name__}:")
+    return 0
+
+
+def _grid_axes(args, cls) -> tuple[dict, dict]:
+    """(axes, fixed): the two variance axes of the phase diagram and the other parameters (as
+    given, else the model's defaults)."""
+    params = _parameters(cls)
+    if _weight_scale(cls) is None:
+        raise UsageError(f"phase-diagram needs a weight variance; --model {args.model} has none")
+    names = [_weight_scale(cls), "sigma_b2"]
+    for name in _RANGES:
+        if name not in names and getattr(args, f"{name}_range") is not None:
+            raise UsageError(f"{_option(name)}-range does not apply to --model {args.model}")
+    fixed = {n: default for n, default in params.items() if n not in names}
+    _check_options(args, fixed, args.model)
+    fixed.update(_given(args, fixed))
+    scale = fixed.get("r", 1.0) ** 2 if names[0] == "sigma_w2" else 1.0
+    axes = {}
+    for name in names:
+        given = getattr(args, f"{name}_range")
+        low, high = given if given is not None else _RANGES[name]
+        if given is None and name != "sigma_b2":
+            low, high = low * scale, high * scale
+        if not low < high:
+            raise UsageError(f"{_option(name)}-range must be LOW HIGH with LOW < HIGH, got {given}")
+        axes[name] = np.linspace(low, high, args.grid)
+    return axes, fixed
+
+
+def write_phase_diagram_csv(pd, path: Path, fixed: dict) -> None:
+    """One row per grid point: the axis values, the fixed parameters, chi1, q_star, c_star, xi_c."""
+    with open(path, "w", newline="") as handle:
+        writer = None
+        for row in pd.rows():
+            row = {**dict(list(row.items())[: len(pd.axes)]), **fixed, **row}
+            if writer is None:
+                writer = csv.DictWriter(handle, fieldnames=list(row))
+                writer.writeheader()
+            writer.writerow(row)
+
+
+def _phase_diagram_files(cls, axes: dict, fixed: dict, prefix: Path, point=None) -> tuple:
+    """Compute the phase diagram and write PREFIX.png and PREFIX.csv; return their paths."""
+    from bnn_init.plotting import phase_diagram_figure
+
+    pd = theory.phase_diagram(cls, **fixed, **axes)
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    png, table = prefix.with_name(prefix.name + ".png"), prefix.with_name(prefix.name + ".csv")
+    x, y = axes
+    title = cls.__name__ + "".join(f", {k}={v}" for k, v in fixed.items())
+    phase_diagram_figure(pd, x=x, y=y, point=point, title=title).savefig(png, dpi=120)
+    write_phase_diagram_csv(pd, table, fixed)
+    return png, table
+
+
+def cmd_phase_diagram(args) -> int:
+    """``phase-diagram``: chi_1 and xi_c over a grid of the two variances, as PNG and CSV."""
+    cls = _model_class(args.model)
+    axes, fixed = _grid_axes(args, cls)
+    png, table = _phase_diagram_files(cls, axes, fixed, Path(args.out))
+    print(f"wrote {png}\nwrote {table}")
+    return 0
+
+
+def _demo_verdict(model, depth: int, k: float = 6.0) -> str:
+    limit = model.max_trainable_depth(k=k)
+    if depth < limit:
+        return f"trainable: depth {depth} < {k:g} xi_c = {_fmt(limit)}"
+    return f"NOT trainable: depth {depth} >= {k:g} xi_c = {_fmt(limit)}"
+
+
+def cmd_demo(args) -> int:
+    """``demo``: the critical initialisation of a hard-tanh BNN against common alternatives."""
+    r, sigma_b2, depth, width = 1.0, 0.01, 20, 256
+    critical = theory.HardTanhBNN.critical(r=r, sigma_b2=sigma_b2)
+    # sigma_w2 = N E[B_r(W)^2] (Wang (000), eq. 7) for square layers (fan_in = fan_out = N):
+    # glorot Var(W) = 2 / (N + N) = 1 / N and he_normal Var(W) = 2 / N, both inside the linear
+    # region of B_r; unscaled +-1 weights (B_r(W) = +-1) give N.
+    candidates = {
+        "critical": critical.sigma_w2,
+        "glorot_uniform": 1.0 / r**2,
+        "he_normal": 2.0 / r**2,
+        "+-1 weights": float(width),
+    }
+    print(f"HardTanhBNN, r = {r:g}, sigma_b2 = {sigma_b2:g}, width {width}, depth {depth}:")
+    for name, sigma_w2 in candidates.items():
+        model = theory.HardTanhBNN(r=r, sigma_w2=sigma_w2, sigma_b2=sigma_b2)
+        print(
+            f"  {name:<15} sigma_w2 = {sigma_w2:<8.6g} chi_1 = {model.chi1:<8.4g} "
+            f"xi_c = {model.xi_c:<8.4g} {_demo_verdict(model, depth)}"
+        )
+    grid = 41 if args.quick else 121
+    axes = {"sigma_w2": np.linspace(0.25, 3.0, grid) * r**2, "sigma_b2": np.linspace(0, 0.3, grid)}
+    points = {n: (w, sigma_b2) for n, w in candidates.items() if w <= axes["sigma_w2"][-1]}
+    prefix = Path(args.out) / "phase_diagram_hard_tanh"
+    png, table = _phase_diagram_files(theory.HardTanhBNN, axes, {"r": r}, prefix, points)
+    print(f"phase diagram: {png}\ngrid values:   {table}")
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+# Model options: dest -> (type, metavar or choices, help).
+_MODEL_OPTIONS = {
+    "phi": (str, tuple(ACTIVATIONS), "activation of --model continuous"),
+    "r": (float, "R", "half-width of the linear region of B_r (hard_tanh)"),
+    "sigma_w2": (float, "S", "weight variance (times 1/fan_in; times r^2 for hard_tanh)"),
+    "sigma_m2": (float, "S", "second moment of the weight means (surrogates)"),
+    "sigma_b2": (float, "S", "bias variance"),
+    "kappa": (float, "K", "slope of phi(h) = erf(kappa h) (deterministic)"),
+    "neurons": (str, ("binary", "continuous"), "neuron type of --model lrt"),
+    "dropout_rate": (float, "D", "dropout rate = 1 - keep probability (continuous)"),
+    "ste_clip": (float, "C", "straight-through gradient clip of ste_sign (sign)"),
+}
+
+
+def _add_model_options(parser, exclude=()) -> None:
+    parser.add_argument("--model", required=True, choices=list(MODELS), help="theory model")
+    for dest, (kind, spec, text) in _MODEL_OPTIONS.items():
+        if dest in exclude:
+            continue
+        choices = spec if isinstance(spec, tuple) else None
+        metavar = None if choices else spec
+        parser.add_argument(
+            _option(dest), dest=dest, type=kind, choices=choices, metavar=metavar, help=text
+        )
+
+
+def _add_output_options(parser) -> None:
+    parser.add_argument("--k", type=float, default=6.0, help="trainable depth = k xi_c (6)")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print one JSON object (infinite values as the string "inf")',
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bnn-init",
+        description="Mean-field theory of (binary) neural networks: critical initialisation, "
+        "depth scales and phase diagrams.",
+        epilog="exit status: 0 ok, 1 no critical point, 2 bad input",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("critical", help="parameters at the edge of chaos (chi_1 = 1)")
+    _add_model_options(p, exclude=("sigma_w2", "sigma_m2"))
+    _add_output_options(p)
+    p.set_defaults(func=cmd_critical)
+
+    p = sub.add_parser("depth-scales", help="xi_q, xi_c, xi_grad, trainable depth at parameters")
+    _add_model_options(p)
+    _add_output_options(p)
+    p.set_defaults(func=cmd_depth_scales)
+
+    p = sub.add_parser("phase-diagram", help="chi_1 and xi_c over a grid, as PNG and CSV")
+    _add_model_options(p, exclude=("sigma_w2", "sigma_m2", "sigma_b2"))
+    p.add_argument("--grid", type=int, default=101, help="points per axis (101)")
+    for name, (low, high) in _RANGES.items():
+        p.add_argument(
+            f"{_option(name)}-range",
+            dest=f"{name}_range",
+            type=float,
+            nargs=2,
+            metavar=("LOW", "HIGH"),
+            help=f"range of {name} (default {low:g} {high:g}"
+            + (", times r^2 for hard_tanh)" if name == "sigma_w2" else ")"),
+        )
+    p.add_argument("--out", required=True, help="writes OUT.png and OUT.csv")
+    p.set_defaults(func=cmd_phase_diagram)
+
+    p = sub.add_parser("demo", help="critical init of a hard-tanh BNN vs Keras defaults")
+    p.add_argument("--out", default="runs/demo", help="output folder (runs/demo)")
+    p.add_argument("--quick", action="store_true", help="coarser phase diagram")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run ``bnn-init`` with ``argv`` (default: sys.argv[1:]); return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help (0) or a parse error (2), already printed
+        return int(exit_.code or 0)
+    if getattr(args, "grid", 2) < 2:
+        return _bad_input(f"--grid must be an integer >= 2, got {args.grid}")
+    try:
+        return args.func(args)
+    except ValueError as error:
+        return _bad_input(str(error))
+
+
+def _bad_input(message: str) -> int:
+    print(f"bnn-init: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""Export trained BNNs to Larq Compute Engine / TFLite flatbuffers, verified.
+
+``export_lce`` bitpacks every binary layer (binary dense layers included, via a 1x1 convolution
+rewrite), optionally makes the float layers int8, checks the flatbuffer against the Keras model
+in the LCE interpreter and writes it atomically. ``export_tflite`` is the float (or int8) TFLite
+baseline with the same report.
+"""
+
+import os
+import sys
+
+if "tensorflow" not in sys.modules:  # Larq needs Keras 2 (see DESIGN.md, "Keras 2")
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+from bnn_init.export.convert import export_lce, export_tflite
+from bnn_init.export.report import ExportReport
+from bnn_init.export.support import LAYER_TABLE, Verdict, register_layer
+from bnn_init.export.verify import ExportVerificationError
+
+__all__ = [
+    "ExportReport",
+    "ExportVerificationError",
+    "LAYER_TABLE",
+    "Verdict",
+    "export_lce",
+    "export_tflite",
+    "register_layer",
+]

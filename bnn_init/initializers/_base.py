@@ -1,0 +1,101 @@
+"""What every bnn-init initializer shares: parameter checks, Keras' fan-in, seeded sampling."""
+
+import math
+import numbers
+
+import tensorflow as tf
+
+
+def check_real(name, value, *, low, low_open, high=math.inf, high_open=False):
+    """Return ``value`` as a float after checking it is a finite number in the given interval.
+
+    Raises TypeError for a non-number and ValueError naming the parameter, its value and the
+    allowed range otherwise.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    below = value <= low if low_open else value < low
+    above = value >= high if high_open else value > high
+    if not math.isfinite(value) or below or above:
+        lo = ("(" if low_open else "[") + f"{low:g}"
+        hi = f"{high:g}" + (")" if high_open or math.isinf(high) else "]")
+        raise ValueError(f"{name} must be a finite number in {lo}, {hi}, got {value!r}")
+    return value
+
+
+def check_choice(name, value, choices):
+    """Return ``value`` if it is one of ``choices``, else ValueError listing them."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def check_seed(seed):
+    """A seed is None or an integer >= 0."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be None or an integer >= 0, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be None or an integer >= 0, got {seed}")
+    return int(seed)
+
+
+def fan_in(shape):
+    """Fan-in as Keras computes it: ``shape[0]`` for a Dense kernel (in, out) and for a vector,
+    ``prod(shape[:-2]) * shape[-2]`` for a ConvND kernel (*kernel_size, in, out), 1 for a scalar."""
+    shape = tuple(int(d) for d in shape)
+    if len(shape) == 0:
+        return 1
+    if len(shape) <= 2:
+        return shape[0]
+    return math.prod(shape[:-1])
+
+
+class SeededInitializer(tf.keras.initializers.Initializer):
+    """Base class: draws from N(0, 1) or U(-1, 1), seeded like Keras' own initializers.
+
+    With an integer ``seed`` every call returns the same tensor for the same shape (stateless
+    sampling, as Keras' seeded initializers do), so give each layer its own seed. With
+    ``seed=None`` samples follow TensorFlow's global seed (``tf.keras.utils.set_random_seed``).
+    Subclasses implement ``sample(shape, dtype)`` and ``get_config``.
+    """
+
+    def __init__(self, seed=None):
+        self.seed = check_seed(seed)
+
+    def __call__(self, shape, dtype=None, **kwargs):
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__} does not support the keyword arguments {sorted(kwargs)} "
+                "(partitioned or laid-out variables)"
+            )
+        dtype = tf.as_dtype(dtype or tf.keras.backend.floatx())
+        if not dtype.is_floating:
+            raise ValueError(
+                f"dtype={dtype.name!r} is not allowed: {type(self).__name__} draws floating-point "
+                "values"
+            )
+        return self.sample(tf.TensorShape(shape), dtype)
+
+    def normal(self, shape, dtype):
+        """Standard normal draws."""
+        if self.seed is None:
+            return tf.random.normal(shape, dtype=dtype)
+        return tf.random.stateless_normal(shape, seed=[self.seed, 0], dtype=dtype)
+
+    def uniform(self, shape, dtype):
+        """Draws from U(-1, 1)."""
+        if self.seed is None:
+            return tf.random.uniform(shape, -1.0, 1.0, dtype=dtype)
+        return tf.random.stateless_uniform(
+            shape, seed=[self.seed, 0], minval=-1.0, maxval=1.0, dtype=dtype
+        )
+
+    def sample(self, shape, dtype):
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

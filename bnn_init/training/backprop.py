@@ -1,0 +1,189 @@
+"""The BackProp baseline of Soudry & Meir (002, sec. 4 "Comparison with Backpropagation", sec. 5):
+a real-weight network with the same converging architecture, trained online (batch size 1) by
+gradient descent, and its clipped version ``W_CBP = sign(W_BP)``.
+
+Network (eq. 27): ``v2 = s(W2 s(W1 x))`` with ``s(u) = 1.7159 tanh(2u/3)`` (LeCun et al. 2012),
+initial weights ``sqrt(K_l / 3) W ~ U[-1, 1]``, error ``E = 1/2 sum_o (v2_o - y_o)^2`` and the
+updates of eqs. 30-31::
+
+    dE/du2_o      = (v2_o - y_o) s'(u2_o)
+    W2_ok        -= eta dE/du2_o v1_ok
+    W1_okr       -= eta dE/du2_o W2_ok s'(u1_ok) x_r
+
+The learning rate is chosen by a scan (``learning_rate_scan``), as in the paper.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .converging import (
+    LECUN_GAIN,
+    binary_preactivation,
+    check_architecture,
+    check_inputs,
+    classification_error,
+    encode_targets,
+    lecun_forward,
+    sign,
+    to_keras_model,
+    uniform_weights,
+)
+from .mfb_update import online_errors
+from .online import check_fit_args, run_online
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import tensorflow as tf  # noqa: E402
+
+
+def _lecun(u):
+    t = tf.tanh(u * (2.0 / 3.0))
+    return LECUN_GAIN * t, LECUN_GAIN * (2.0 / 3.0) * (1.0 - t * t)
+
+
+def _sgd_step(w1, w2, x, y, lr):
+    """One gradient step of eqs. 30-31 on one sample; returns (w1, w2, v2 before the step)."""
+    v1, ds1 = _lecun(tf.linalg.matvec(w1, x))  # (O, K)
+    v2, ds2 = _lecun(tf.reduce_sum(w2 * v1, axis=-1))  # (O,)
+    d2 = (v2 - y) * ds2
+    w1_next = w1 - lr * (d2[:, None] * w2 * ds1)[..., None] * x
+    w2_next = w2 - lr * d2[:, None] * v1
+    return w1_next, w2_next, v2
+
+
+@tf.function(jit_compile=True)
+def _run_chunk(w1, w2, xs, ys, n, lr):
+    size = tf.shape(xs)[0]
+    errors = tf.TensorArray(tf.float32, size=size)
+
+    def body(i, w1, w2, errors):
+        w1, w2, v2 = _sgd_step(w1, w2, xs[i], ys[i], lr)
+        return i + 1, w1, w2, errors.write(i, online_errors(v2[None, :], ys[i][None, :])[0])
+
+    i, w1, w2, errors = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), w1, w2, errors))
+    _, errors = tf.while_loop(
+        lambda j, _: j < size, lambda j, e: (j + 1, e.write(j, 0.0)), (i, errors)
+    )
+    return w1, w2, errors.stack()
+
+
+class BackPropNetwork:
+    """Real-weight converging ``D x (K x O) x O`` network trained by online BackProp (002, eq. 27),
+    the paper's baseline for MFB-BackProp, with its clipped binary version.
+
+    Example::
+
+        >>> from bnn_init.datasets import teacher_student
+        >>> x, y = teacher_student(9, 3000, seed=1, teacher_seed=0)
+        >>> net = BackPropNetwork(9, 9, 1, learning_rate=0.03, seed=0)
+        >>> history = net.fit(x, y, verbose=0)
+        >>> errors = net.evaluate(x, y)  # {"error": BackProp, "clipped_error": clipped BackProp}
+        >>> clipped = net.to_keras(clipped=True)  # Larq model with W = sign(W_BP)
+    """
+
+    error_names = ("error",)
+
+    def __init__(self, input_dim, hidden_per_output, outputs, learning_rate=0.01, seed=None):
+        self.input_dim, self.hidden_per_output, self.outputs = check_architecture(
+            input_dim, hidden_per_output, outputs
+        )
+        lr = float(learning_rate)
+        if not np.isfinite(lr) or lr <= 0:
+            raise ValueError(f"learning_rate must lie in (0, inf), got {learning_rate!r}")
+        self.learning_rate = lr
+        self.seed = seed
+        self._rng = np.random.default_rng(seed)
+        self.w1, self.w2 = uniform_weights(input_dim, hidden_per_output, outputs, self._rng)
+        self.stop_training = False
+        self.history = None
+        self.training_curve_ = None
+
+    def fit(
+        self,
+        x,
+        y,
+        epochs=1,
+        shuffle=True,
+        callbacks=None,
+        verbose=1,
+        validation_data=None,
+        chunk_size=1000,
+    ):
+        """Online BackProp, one sample at a time; arguments and History as ``MFBNetwork.fit``
+        (``history.history["error"]``: training error over the last 5000 samples)."""
+        check_fit_args(epochs, chunk_size)
+        x = check_inputs(x, self.input_dim)
+        targets = encode_targets(y, self.outputs)
+        if targets.shape[0] != x.shape[0]:
+            raise ValueError(f"x and y must have the same length, got {x.shape[0]} and {len(y)}")
+        return run_online(
+            self,
+            x,
+            targets,
+            epochs=epochs,
+            shuffle=shuffle,
+            callbacks=callbacks,
+            verbose=verbose,
+            chunk_size=int(chunk_size),
+            validation_data=validation_data,
+            rng=self._rng,
+        )
+
+    def _learn_chunk(self, xs, ys, n):
+        w1, w2, errors = _run_chunk(self.w1, self.w2, xs, ys, np.int32(n), self.learning_rate)
+        self.w1, self.w2 = w1.numpy(), w2.numpy()
+        if not (np.all(np.isfinite(self.w1)) and np.all(np.isfinite(self.w2))):
+            raise FloatingPointError(
+                f"BackProp diverged with learning_rate={self.learning_rate!r}; use a smaller one"
+            )
+        return {"error": errors.numpy()}
+
+    def predict(self, x):
+        """Output ``v2`` of the real network (eq. 27), shape (n, O)."""
+        return lecun_forward(self.w1, self.w2, check_inputs(x, self.input_dim))
+
+    def predict_clipped(self, x):
+        """Output inputs of the clipped network ``W = sign(W_BP)`` (binary, eq. 1), shape (n, O)."""
+        return binary_preactivation(sign(self.w1), sign(self.w2), check_inputs(x, self.input_dim))
+
+    def evaluate(self, x, y):
+        """Test errors ``{"error": BackProp, "clipped_error": clipped BackProp}``."""
+        targets = encode_targets(y, self.outputs)
+        return {
+            "error": classification_error(self.predict(x), targets),
+            "clipped_error": classification_error(self.predict_clipped(x), targets),
+        }
+
+    def to_keras(self, clipped=False):
+        """The trained network as a Keras model (``Dense`` + grouped ``Conv2D`` with
+        ``lecun_tanh``), or with ``clipped=True`` the binary Larq model of ``sign(W_BP)``."""
+        if clipped:
+            return to_keras_model(sign(self.w1), sign(self.w2), binary=True, name="clipped_bp")
+        return to_keras_model(self.w1, self.w2, binary=False, name="backprop")
+
+
+def learning_rate_scan(
+    x, y, x_val, y_val, hidden_per_output, outputs, learning_rates, *, epochs=1, seed=None
+):
+    """Train one ``BackPropNetwork`` per learning rate and keep the one with the lowest
+    validation error (002 sec. 5: "we select the learning rate eta by a parameter scan").
+    Rates that diverge are skipped. Returns ``(best_network, {rate: validation_error})``."""
+    rates = [float(r) for r in learning_rates]
+    if not rates:
+        raise ValueError("learning_rates must hold at least one rate, got an empty sequence")
+    scores, best, best_error = {}, None, np.inf
+    for rate in rates:
+        net = BackPropNetwork(x.shape[1], hidden_per_output, outputs, rate, seed=seed)
+        try:
+            net.fit(x, y, epochs=epochs, verbose=0)
+        except FloatingPointError:
+            scores[rate] = float("nan")
+            continue
+        scores[rate] = net.evaluate(x_val, y_val)["error"]
+        if scores[rate] < best_error:
+            best, best_error = net, scores[rate]
+    if best is None:
+        raise FloatingPointError(f"BackProp diverged for every learning rate in {rates}")
+    return best, scores

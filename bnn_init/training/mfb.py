@@ -1,0 +1,206 @@
+"""``MFBNetwork``: a binary-weight converging network trained by Mean Field Bayes BackProp
+(Soudry & Meir, 002, Algorithm 1), with MAP (eq. 24) and PMFB (eq. 25) predictors and export to a
+Larq model."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import erf
+
+from . import mfb_update
+from .converging import (
+    binary_preactivation,
+    check_architecture,
+    check_inputs,
+    classification_error,
+    encode_targets,
+    sign,
+    to_keras_model,
+    uniform_weights,
+)
+from .online import check_fit_args, run_online
+
+_DTYPES = ("float64", "float32")
+
+
+class MFBNetwork:
+    """Posterior over the binary weights of a ``D x (K x O) x O`` converging network (002, Fig. 1).
+
+    The input (``input_dim`` = D) is fully connected to ``outputs * hidden_per_output`` hidden sign
+    neurons; each hidden neuron has fan-out 1 and feeds one output sign neuron, so output ``o``
+    receives ``hidden_per_output`` (K) hidden neurons of its own. The paper's MNIST network is
+    ``MFBNetwork(785, 301, 10)`` (784 pixels plus a constant 1) and its teacher-student student is
+    ``MFBNetwork(M, M, 1)``.
+
+    Every weight is an independent +-1 variable with ``P(W = +-1) = e^{+-h} / (e^h + e^-h)``; the
+    log-odds fields ``h1`` (O, K, D) and ``h2`` (O, K) start from the paper's prior
+    ``sqrt(K_l / 3) h ~ U[-1, 1]`` and are updated by Algorithm 1, one sample at a time, in
+    O(|W|) per sample (see ``bnn_init.training.mfb_update`` for the formulas and the eps and
+    asymptotic-G safeguards of eq. 26).
+
+    Args:
+        input_dim, hidden_per_output, outputs: the sizes D, K, O (ints >= 1).
+        seed: seed of the prior draw and of the per-epoch shuffling.
+        dtype: "float64" (default, as the paper's eps = 2^-52 presumes) or "float32" (about 3x
+            faster for large networks).
+
+    Example::
+
+        >>> from bnn_init.datasets import teacher_student
+        >>> x, y = teacher_student(9, 3000, seed=1, teacher_seed=0)
+        >>> x_test, y_test = teacher_student(9, 2000, seed=2, teacher_seed=0)
+        >>> net = MFBNetwork(9, 9, 1, seed=0)
+        >>> history = net.fit(x, y, epochs=1, verbose=0)
+        >>> errors = net.evaluate(x_test, y_test)  # {"error": MFB, "pmfb_error": PMFB}
+        >>> model = net.to_keras()  # Larq model of the MAP network W* = sign(h)
+    """
+
+    error_names = ("error", "pmfb_error")
+
+    def __init__(self, input_dim, hidden_per_output, outputs, seed=None, dtype="float64"):
+        self.input_dim, self.hidden_per_output, self.outputs = check_architecture(
+            input_dim, hidden_per_output, outputs
+        )
+        if dtype not in _DTYPES:
+            raise ValueError(f"dtype must be one of {_DTYPES}, got {dtype!r}")
+        self.dtype = dtype
+        self.seed = seed
+        self._rng = np.random.default_rng(seed)
+        h1, h2 = uniform_weights(input_dim, hidden_per_output, outputs, self._rng)
+        self.set_fields(h1, h2)
+        self.stop_training = False
+        self.history = None
+        self.training_curve_ = None
+
+    # --- state -------------------------------------------------------------------------------
+    @property
+    def fields(self):
+        """The log-odds fields ``(h1, h2)`` as float64 numpy arrays (copies)."""
+        return self._h1.astype(np.float64), self._h2.astype(np.float64)
+
+    def set_fields(self, h1, h2):
+        """Replace the fields; ``h1`` must have shape (O, K, D) and ``h2`` (O, K), all finite."""
+        o, k, d = self.outputs, self.hidden_per_output, self.input_dim
+        h1 = np.asarray(h1, dtype=np.float64)
+        h2 = np.asarray(h2, dtype=np.float64)
+        if h1.shape != (o, k, d) or h2.shape != (o, k):
+            raise ValueError(
+                f"fields must have shapes {(o, k, d)} and {(o, k)}, got {h1.shape} and {h2.shape}"
+            )
+        if not (np.all(np.isfinite(h1)) and np.all(np.isfinite(h2))):
+            raise ValueError("fields must be finite, got NaN or inf")
+        self._h1 = h1.astype(self.dtype)
+        self._h2 = h2.astype(self.dtype)
+
+    @property
+    def n_weights(self):
+        """|W| = O K D + O K."""
+        return self.outputs * self.hidden_per_output * (self.input_dim + 1)
+
+    def map_weights(self):
+        """The MAP binary weights ``W* = sign(h)`` (eq. 24; sign(0) = +1) as (w1, w2)."""
+        return sign(self._h1.astype(np.float64)), sign(self._h2.astype(np.float64))
+
+    # --- training ----------------------------------------------------------------------------
+    def fit(
+        self,
+        x,
+        y,
+        epochs=1,
+        shuffle=True,
+        callbacks=None,
+        verbose=1,
+        validation_data=None,
+        chunk_size=1000,
+    ):
+        """Run Algorithm 1 over ``x`` sample by sample, ``epochs`` times (002, sec. 5 presents
+        MNIST "repeatedly, each time with a randomized order").
+
+        ``y``: integer labels (n,) for ``outputs >= 2``, or {-1, +1} labels (n,) / (n, O).
+        ``callbacks``: Keras callbacks (``on_epoch_end`` gets the logs). ``validation_data``:
+        ``(x_val, y_val)`` evaluated after every epoch. ``chunk_size``: samples per compiled call
+        (progress bar and ``on_train_batch_end`` granularity).
+
+        Returns a ``tf.keras.callbacks.History``: ``history.history["error"]`` is the MAP (MFB)
+        training error and ``["pmfb_error"]`` the PMFB one, each the mean over the last 5000
+        samples at the end of every epoch, measured on each sample before it was learnt.
+        """
+        check_fit_args(epochs, chunk_size)
+        x = check_inputs(x, self.input_dim)
+        targets = encode_targets(y, self.outputs)
+        if targets.shape[0] != x.shape[0]:
+            raise ValueError(f"x and y must have the same length, got {x.shape[0]} and {len(y)}")
+        if validation_data is not None:
+            validation_data = (check_inputs(validation_data[0], self.input_dim), validation_data[1])
+        return run_online(
+            self,
+            x,
+            targets,
+            epochs=epochs,
+            shuffle=shuffle,
+            callbacks=callbacks,
+            verbose=verbose,
+            chunk_size=int(chunk_size),
+            validation_data=validation_data,
+            rng=self._rng,
+        )
+
+    def _learn_chunk(self, xs, ys, n):
+        h1, h2, mfb, pmfb = mfb_update.run_chunk(
+            self._h1, self._h2, xs.astype(self.dtype), ys.astype(self.dtype), np.int32(n)
+        )
+        self._h1, self._h2 = h1.numpy(), h2.numpy()
+        return {"error": mfb.numpy(), "pmfb_error": pmfb.numpy()}
+
+    # --- prediction --------------------------------------------------------------------------
+    def map_scores(self, x):
+        """Inputs of the output neurons of the MAP network (integers in [-K, K]), shape (n, O)."""
+        x = check_inputs(x, self.input_dim)
+        w1, w2 = self.map_weights()
+        return binary_preactivation(w1, w2, x)
+
+    def predict_map(self, x):
+        """MFB prediction: the output ``v_L = sign(W2* sign(W1* x))`` (eqs. 1, 24) of the
+        deterministic binary network, in {-1, +1}, shape (n, O)."""
+        return sign(self.map_scores(x))
+
+    def predict_proba(self, x, batch_size=1024):
+        """PMFB prediction: the mean output ``nu_L = <v_L>`` under the factorised posterior
+        (eq. 25; ``sign(nu_L)`` is the MAP output), in [-1, 1], shape (n, O). ``P(v_L = +1) =
+        (1 + nu_L) / 2``. Uses the forward phase of Algorithm 1 (eqs. 17-18)."""
+        x = check_inputs(x, self.input_dim)
+        h1, h2 = self.fields
+        t1, t2 = np.tanh(h1), np.tanh(h2)
+        s1 = 1.0 - t1 * t1
+        d, k = self.input_dim, self.hidden_per_output
+        out = np.empty((x.shape[0], self.outputs))
+        for start in range(0, x.shape[0], batch_size):
+            xb = x[start : start + batch_size]
+            mu1 = np.einsum("nd,okd->nok", xb, t1) / math.sqrt(d)
+            var1 = np.einsum("nd,okd->nok", xb * xb, s1) / d + mfb_update.EPS
+            nu1 = erf(mu1 / np.sqrt(2.0 * var1))
+            mu2 = np.einsum("nok,ok->no", nu1, t2) / math.sqrt(k)
+            var2 = (
+                np.sum((1.0 - nu1 * nu1) + nu1 * nu1 * (1.0 - t2 * t2), axis=-1) / k
+                + mfb_update.EPS
+            )
+            out[start : start + batch_size] = erf(mu2 / np.sqrt(2.0 * var2))
+        return out
+
+    def evaluate(self, x, y):
+        """Test errors ``{"error": MFB (MAP network), "pmfb_error": PMFB}``; the class of a
+        multi-output network is the arg-max of its output inputs (002, sec. 5)."""
+        targets = encode_targets(y, self.outputs)
+        return {
+            "error": classification_error(self.map_scores(x), targets),
+            "pmfb_error": classification_error(self.predict_proba(x), targets),
+        }
+
+    def to_keras(self):
+        """The MAP network as a Larq model (``QuantDense`` + grouped ``QuantConv2D`` with
+        ``ste_sign`` weights and activations; see ``converging.to_keras_model``). Its outputs are
+        the inputs of the output neurons, equal to ``map_scores``."""
+        w1, w2 = self.map_weights()
+        return to_keras_model(w1, w2, binary=True, name="mfb_map")

@@ -1,0 +1,120 @@
+"""The online (batch size 1) training loop shared by MFB-BackProp and the BackProp baseline.
+
+Samples are learnt one at a time, in compiled chunks; between chunks the loop updates a Keras
+progress bar and calls Keras callbacks. The logged training error of each kind is the mean error
+over the last ``window`` samples, each measured just *before* that sample was learnt (002, sec. 5:
+"During training, the classification error is averaged over the last 5000 samples").
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import tensorflow as tf  # noqa: E402
+
+WINDOW = 5000
+
+
+class ErrorWindow:
+    """Running mean of per-sample errors over the last ``window`` samples, plus a trace of that
+    mean after every chunk (``samples``, ``values[name]``) for plotting learning curves."""
+
+    def __init__(self, names, window=WINDOW):
+        self.window = window
+        self._buffers = {name: np.zeros(window) for name in names}
+        self._count = 0
+        self.samples = []
+        self.values = {name: [] for name in names}
+
+    def add(self, errors):
+        n = len(next(iter(errors.values())))
+        positions = (self._count + np.arange(n)) % self.window
+        for name, values in errors.items():
+            self._buffers[name][positions] = values
+        self._count += n
+        self.samples.append(self._count)
+        for name in self.values:
+            self.values[name].append(self.mean(name))
+
+    def mean(self, name):
+        filled = min(self._count, self.window)
+        if filled == 0:
+            return float("nan")
+        if filled < self.window:
+            return float(self._buffers[name][:filled].mean())
+        return float(self._buffers[name].mean())
+
+
+def check_fit_args(epochs, chunk_size):
+    if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
+        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer):
+        raise ValueError(f"chunk_size must be an int >= 1, got {chunk_size!r}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be an int >= 1, got {chunk_size!r}")
+
+
+def run_online(
+    trainer,
+    x,
+    targets,
+    *,
+    epochs,
+    shuffle,
+    callbacks,
+    verbose,
+    chunk_size,
+    validation_data,
+    rng,
+):
+    """Train ``trainer`` online on ``x`` (n, D) and {-1, +1} ``targets`` (n, O).
+
+    ``trainer`` provides ``error_names`` (log keys), ``_learn_chunk(xs, ys, n)`` returning a dict
+    name -> per-sample errors, ``evaluate(x, y)`` and a ``stop_training`` attribute (callbacks
+    such as ``EarlyStopping`` set it). Returns a ``tf.keras.callbacks.History`` whose ``history``
+    maps each error name (and ``val_`` + name with ``validation_data``) to one value per epoch.
+    """
+    n = x.shape[0]
+    history = tf.keras.callbacks.History()
+    callbacks = [history, *(callbacks or [])]
+    for cb in callbacks:
+        cb.set_model(trainer)
+        cb.set_params({"epochs": epochs, "steps": n, "verbose": verbose})
+    trainer.stop_training = False
+    window = ErrorWindow(trainer.error_names)
+    trainer.training_curve_ = window
+    xs_pad = np.zeros((chunk_size, x.shape[1]))
+    ys_pad = np.zeros((chunk_size, targets.shape[1]))
+    for cb in callbacks:
+        cb.on_train_begin()
+    for epoch in range(epochs):
+        for cb in callbacks:
+            cb.on_epoch_begin(epoch)
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        bar = tf.keras.utils.Progbar(n, verbose=verbose, stateful_metrics=trainer.error_names)
+        if verbose:
+            print(f"Epoch {epoch + 1}/{epochs}")
+        for batch, start in enumerate(range(0, n, chunk_size)):
+            idx = order[start : start + chunk_size]
+            xs_pad[: len(idx)] = x[idx]
+            ys_pad[: len(idx)] = targets[idx]
+            errors = trainer._learn_chunk(xs_pad, ys_pad, len(idx))
+            window.add({k: v[: len(idx)] for k, v in errors.items()})
+            logs = {k: window.mean(k) for k in trainer.error_names}
+            bar.update(start + len(idx), values=list(logs.items()))
+            for cb in callbacks:
+                cb.on_train_batch_end(batch, logs)
+        logs = {k: window.mean(k) for k in trainer.error_names}
+        if validation_data is not None:
+            val = trainer.evaluate(*validation_data)
+            logs.update({f"val_{k}": v for k, v in val.items()})
+        for cb in callbacks:
+            cb.on_epoch_end(epoch, logs)
+        if trainer.stop_training:
+            break
+    for cb in callbacks:
+        cb.on_train_end()
+    return history

@@ -1,0 +1,237 @@
+"""bnn_init.export on real LCE conversions (small models; the 784-1024x4-10 MLP is in benchmarks)."""
+
+import bnn_init  # noqa: F401  (sets up Keras 2 before TensorFlow is imported)
+
+import argparse
+import os
+import warnings
+
+import larq as lq
+import larq_compute_engine as lce
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bnn_init.export import ExportVerificationError, export_lce, export_tflite
+from bnn_init.export.int8 import FakeQuant
+from bnn_init.export.report import parse
+from bnn_init.export.rewrite import judge_model, prepare
+from bnn_init.quantizers import HardTanh
+
+BIN = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign", use_bias=False)
+WIDTH, DEPTH = 128, 3
+
+
+def _bn():
+    return tf.keras.layers.BatchNormalization(
+        gamma_initializer=tf.keras.initializers.RandomUniform(0.5, 1.5, seed=1),
+        beta_initializer=tf.keras.initializers.RandomNormal(stddev=1.0, seed=2),
+        moving_mean_initializer=tf.keras.initializers.RandomNormal(stddev=1.0, seed=3),
+    )
+
+
+def binary_mlp(input_quantizer="ste_sign"):
+    """64 -> 128 (float input, binary kernel) -> 128 x 3 binary ... -> 10 binary."""
+    tf.keras.utils.set_random_seed(0)
+    layers = [tf.keras.Input((64,)), lq.layers.QuantDense(WIDTH, kernel_quantizer="ste_sign",
+                                                           use_bias=False), _bn()]
+    for units in [WIDTH] * (DEPTH - 1) + [10]:
+        kw = dict(BIN, input_quantizer=input_quantizer)
+        layers += [lq.layers.QuantDense(units, **kw), _bn()]
+    return tf.keras.Sequential(layers)
+
+
+def binary_convnet(pad_values=1.0):
+    tf.keras.utils.set_random_seed(0)
+    inp = tf.keras.Input((8, 8, 3))
+    x = tf.keras.layers.Conv2D(16, 3, padding="same", use_bias=False)(inp)
+    x = _bn()(x)
+    x = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=pad_values, **BIN)(x)
+    x = _bn()(x)
+    x = tf.keras.layers.MaxPooling2D()(x)
+    x = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=pad_values, **BIN)(x)
+    x = _bn()(x)
+    x = tf.keras.layers.Flatten()(x)
+    x = lq.layers.QuantDense(10, **BIN)(x)
+    return tf.keras.Model(inp, _bn()(x))
+
+
+@pytest.fixture(scope="module")
+def mlp_export(tmp_path_factory):
+    model = binary_mlp()
+    path = tmp_path_factory.mktemp("mlp") / "mlp.tflite"
+    return model, path, export_lce(model, path)
+
+
+def test_binary_mlp_has_one_bconv_per_binary_dense_and_no_float_fc(mlp_export):
+    _, path, rep = mlp_export
+    assert rep.op_counts["LceBconv2d"] == DEPTH  # 2 hidden + output binary dense layers
+    assert rep.op_counts["FULLY_CONNECTED"] == 1  # only the float-input first layer
+    assert "CONV_2D" not in rep.op_counts
+    assert os.path.getsize(path) == rep.file_bytes
+    assert not [p for p in os.listdir(path.parent) if p.endswith(".tmp")]
+
+
+def test_binary_mlp_matches_keras(mlp_export):
+    model, path, rep = mlp_export
+    assert rep.parity["samples"] == 256 and rep.parity["argmax_agreement"] == 1.0
+    assert rep.parity["max_abs_diff"] < 1e-3
+    x = np.random.default_rng(5).standard_normal((64, 64)).astype(np.float32)
+    got = lce.testing.Interpreter(path.read_bytes()).predict(x)
+    np.testing.assert_allclose(got, model.predict(x, verbose=0), atol=1e-3)
+
+
+def test_binary_layer_bytes_are_bitpacked_and_predicted(mlp_export):
+    _, _, rep = mlp_export
+    hidden = [n for n in rep.actual_bytes if n.startswith("quant_dense_")][: DEPTH - 1]
+    for name in hidden:
+        # bitpacked kernel (weights / 8) + one int32 output threshold per unit
+        assert rep.actual_bytes[name] == WIDTH * WIDTH // 8 + 4 * WIDTH
+        assert rep.actual_bytes[name] == rep.predicted_bytes[name]
+    assert rep.actual_bytes["quant_dense"] == rep.predicted_bytes["quant_dense"] == 64 * 128 * 4 + 512
+    assert rep.binary_bytes == sum(rep.actual_bytes[f"quant_dense_{i}"] for i in range(1, 4))
+    assert abs(rep.actual_total - rep.predicted_total) <= 64  # reshape shape constants
+
+
+def test_lce_default_conversion_leaves_binary_dense_float():
+    # The problem export_lce solves (LCE issues #53, #806), shown on the same model.
+    counts, _ = parse(lce.convert_keras_model(binary_mlp()))
+    assert counts.get("LceBconv2d", 0) == 0
+    assert counts["FULLY_CONNECTED"] == DEPTH + 1
+
+
+def test_conv_bnn_keeps_bitpacked_convs(tmp_path):
+    rep = export_lce(binary_convnet(), tmp_path / "conv.tflite")
+    assert rep.op_counts["LceBconv2d"] == 3  # two 3x3 convs + the rewritten output dense
+    assert rep.op_counts["LceBMaxPool2d"] == 1
+    assert rep.op_counts["CONV_2D"] == 1 and "FULLY_CONNECTED" not in rep.op_counts
+    assert rep.parity["argmax_agreement"] == 1.0 and rep.parity["max_abs_diff"] < 1e-3
+    assert rep.actual_bytes["quant_conv2d_1"] == rep.predicted_bytes["quant_conv2d_1"]
+
+
+def test_zero_padding_is_exported_with_a_note(tmp_path):
+    rep = export_lce(binary_convnet(pad_values=0.0), tmp_path / "conv0.tflite")
+    assert rep.op_counts["LceBconv2d"] == 3
+    assert rep.parity["argmax_agreement"] == 1.0
+    assert any("pad_values=0" in note for note in rep.notes)
+
+
+def test_int8_float_layers(tmp_path, mlp_export):
+    model, _, float_rep = mlp_export
+    data = np.random.default_rng(1).standard_normal((256, 64)).astype(np.float32)
+    rep = export_lce(model, tmp_path / "int8.tflite", int8=True, representative_data=data)
+    assert rep.op_counts["LceBconv2d"] == DEPTH
+    assert rep.actual_bytes["quant_dense"] == 64 * 128 + 4 * 128  # int8 kernel, int32 bias
+    assert rep.binary_bytes == float_rep.binary_bytes
+    assert rep.parity["argmax_agreement"] >= 0.9
+    assert rep.int8_ranges["input_1"][0] < 0 < rep.int8_ranges["input_1"][1]
+
+
+def test_mismatch_raises_and_writes_nothing(tmp_path):
+    data = np.random.default_rng(1).standard_normal((64, 64)).astype(np.float32)
+    path = tmp_path / "strict.tflite"
+    with pytest.raises(ExportVerificationError, match="no file was written"):
+        export_lce(binary_mlp(), path, int8=True, representative_data=data, atol=1e-6)
+    assert os.listdir(tmp_path) == []
+
+
+def test_overwrite_refused_then_allowed(tmp_path, mlp_export):
+    model, _, _ = mlp_export
+    path = tmp_path / "m.tflite"
+    path.write_bytes(b"old")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        export_lce(model, path)
+    assert path.read_bytes() == b"old"
+    rep = export_lce(model, path, overwrite=True, verify=False)
+    assert rep.parity is None and path.stat().st_size == rep.file_bytes
+    assert sorted(os.listdir(tmp_path)) == ["m.tflite"]
+
+
+def test_unsupported_layers_are_named_with_reasons(tmp_path):
+    inp = tf.keras.Input((16,))
+    x = tf.keras.layers.Lambda(lambda t: 2.0 * t, name="doubler")(inp)
+    x = tf.keras.layers.LayerNormalization(name="ln")(x)
+    x = lq.layers.QuantConv2D  # noqa: B018  (keep the import used)
+    x = lq.layers.QuantDense(8, activation="gelu", name="qd", **BIN)(
+        tf.keras.layers.Reshape((16,))(inp)
+    )
+    model = tf.keras.Model(inp, [x])
+    with pytest.raises(ValueError, match=r"qd \(QuantDense\): activation 'gelu'"):
+        export_lce(model, tmp_path / "x.tflite")
+    inp = tf.keras.Input((16,))
+    y = tf.keras.layers.Lambda(lambda t: 2.0 * t, name="doubler")(inp)
+    y = tf.keras.layers.LayerNormalization(name="ln")(y)
+    with pytest.raises(ValueError) as err:
+        export_lce(tf.keras.Model(inp, y), tmp_path / "y.tflite")
+    assert "doubler (Lambda)" in str(err.value) and "ln (LayerNormalization)" in str(err.value)
+    assert os.listdir(tmp_path) == []
+
+
+def test_bad_arguments(tmp_path):
+    model = binary_mlp()
+    with pytest.raises(ValueError, match="target='x86'"):
+        export_lce(model, tmp_path / "a.tflite", target="x86")
+    with pytest.raises(ValueError, match="representative_data=None"):
+        export_lce(model, tmp_path / "a.tflite", int8=True)
+    with pytest.raises(ValueError, match="does not exist"):
+        export_lce(model, tmp_path / "missing" / "a.tflite")
+
+
+def test_hard_tanh_quantizers_are_binarised_with_a_warning(tmp_path):
+    model = binary_mlp(input_quantizer=HardTanh(r=0.5))
+    with pytest.warns(UserWarning, match=r"hard_tanh \(r=0.5\) replaced by sign"):
+        rep = export_lce(model, tmp_path / "ht.tflite")
+    assert rep.op_counts["LceBconv2d"] == DEPTH
+    assert rep.parity["reference"] == "binarised Keras model"
+    assert rep.parity["argmax_agreement"] == 1.0
+    assert len(rep.changes) == DEPTH
+
+
+def test_rewrite_is_exact_on_sequence_inputs():
+    tf.keras.utils.set_random_seed(0)
+    inp = tf.keras.Input((5, 24))
+    x = lq.layers.QuantDense(12, **dict(BIN, use_bias=True), kernel_constraint="weight_clip")(inp)
+    model = tf.keras.Model(inp, _bn()(x))
+    model.layers[1].bias.assign(np.linspace(-1, 1, 12))
+    ready, roles = prepare(model, judge_model(model))
+    assert [type(layer).__name__ for layer in ready.layers[1:4]] == [
+        "Reshape", "QuantConv2D", "Reshape"]
+    x = np.random.default_rng(0).standard_normal((16, 5, 24)).astype(np.float32)
+    np.testing.assert_allclose(ready.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_float_tflite_baseline(tmp_path, mlp_export):
+    model, _, lce_rep = mlp_export
+    rep = export_tflite(model, tmp_path / "float.tflite")
+    assert rep.op_counts["FULLY_CONNECTED"] == DEPTH + 1
+    assert "LceBconv2d" not in rep.op_counts
+    assert rep.parity["argmax_agreement"] == 1.0
+    assert rep.file_bytes > 3 * lce_rep.file_bytes
+
+
+def test_cli_exports_a_saved_keras_model(tmp_path, capsys):
+    from bnn_init.export.cli import add_export_parser
+
+    model = binary_convnet()
+    model.save(tmp_path / "net.keras")
+    parser = argparse.ArgumentParser()
+    add_export_parser(parser.add_subparsers())
+    args = parser.parse_args(["export", str(tmp_path / "net.keras"), str(tmp_path / "net.tflite")])
+    assert args.func(args) == 0
+    assert "LceBconv2d x3" in capsys.readouterr().out
+    assert (tmp_path / "net.tflite").exists()
+
+
+@pytest.mark.parametrize("fmt", ["keras", "tf"])
+def test_fake_quant_round_trips(tmp_path, fmt):
+    model = tf.keras.Sequential([tf.keras.Input((3,)), FakeQuant(-1.0, 2.0)])
+    path = str(tmp_path / ("m.keras" if fmt == "keras" else "saved"))
+    model.save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loaded = tf.keras.models.load_model(path)
+    x = np.array([[-3.0, 0.3, 5.0]], np.float32)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert loaded.predict(x, verbose=0).max() <= 2.0 + 1e-6
+    with pytest.raises(ValueError, match="need min < max"):
+        FakeQuant(1.0, 1.0)
