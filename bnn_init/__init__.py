@@ -47,6 +47,7 @@ _NAMES = {
         "SignNet",
         "NoCriticalPoint",
         "phase_diagram",
+        "describe",
     ),
     "bnn_init.quantizers": ("HardTanh",),
     "bnn_init.initializers": (

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import inspect
 import json
 import math
@@ -303,7 +304,7 @@ def _add_output_options(parser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv=None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bnn-init",
         description="Mean-field theory of (binary) neural networks: critical initialisation, "
@@ -342,12 +343,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/demo", help="output folder (runs/demo)")
     p.add_argument("--quick", action="store_true", help="coarser phase diagram")
     p.set_defaults(func=cmd_demo)
+
+    requested = argv[0] if argv else None
+    for command, (module, summary) in PLUGIN_COMMANDS.items():
+        if command == requested:  # TensorFlow is imported only for the command that needs it
+            importlib.import_module(module).add_parser(sub)
+        else:
+            sub.add_parser(command, help=summary)
     return parser
+
+
+# Sub-commands defined next to the code they run; each module offers add_parser(subparsers).
+PLUGIN_COMMANDS = {
+    "mfb-teacher-student": (
+        "bnn_init.training.cli",
+        "MFB-BackProp vs BackProp on the teacher-student task (Soudry & Meir Fig. 2A)",
+    ),
+    "export": ("bnn_init.export.cli", "export a trained BNN to a bitpacked LCE flatbuffer"),
+    "trainability": (
+        "bnn_init.experiments.trainability",
+        "train surrogate MLPs over depth x sigma_m2 against xi_c (Stamatescu Fig. 2)",
+    ),
+    "monitor-demo": (
+        "bnn_init.callbacks.cli",
+        "TensorBoard logs of a deep hard-tanh BNN at and away from criticality",
+    ),
+}
 
 
 def main(argv=None) -> int:
     """Run ``bnn-init`` with ``argv`` (default: sys.argv[1:]); return the exit status."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help (0) or a parse error (2), already printed

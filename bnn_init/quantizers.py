@@ -50,9 +50,10 @@ class HardTanh(Quantizer):
 
     Example:
         >>> import larq as lq
+        >>> from bnn_init.initializers import CriticalHardTanhNormal
         >>> layer = lq.layers.QuantDense(
         ...     64, input_quantizer=HardTanh(r=0.4), kernel_quantizer=HardTanh(r=0.4),
-        ...     kernel_initializer=bnn_init.initializers.CriticalHardTanhNormal(r=0.4))
+        ...     kernel_initializer=CriticalHardTanhNormal(r=0.4))
 
     Args:
         r: half-width of the linear region, a finite number > 0.

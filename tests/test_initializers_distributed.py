@@ -1,7 +1,7 @@
 """bnn-init initializers inside tf.distribute.MirroredStrategy with two logical CPU devices.
 
 Logical devices must be configured before TensorFlow initialises its devices, so the check runs in
-a fresh interpreter.
+a fresh interpreter, which also checks that `import bnn_init` alone registers the aliases.
 """
 
 import os
@@ -17,6 +17,13 @@ SCRIPT = textwrap.dedent(
     import larq as lq
     import numpy as np
     import tensorflow as tf
+
+    # `import bnn_init` alone registers the aliases once TensorFlow is loaded.
+    for alias in ("critical_hardtanh_normal", "hardtanh_uniform", "constant_variance",
+                  "binary_means", "critical_bias"):
+        assert type(tf.keras.initializers.get(alias)).__module__.startswith("bnn_init."), alias
+    assert type(lq.quantizers.get("hard_tanh_r")).__name__ == "HardTanh"
+
     from bnn_init.initializers import CriticalBias, CriticalHardTanhNormal, HardTanhUniform
     from bnn_init.quantizers import HardTanh
 

@@ -40,7 +40,7 @@ class BinaryMeans(SeededInitializer):
 
     Example:
         >>> m = BinaryMeans(0.99, seed=0)((784, 256))
-        >>> bool(abs(float(tf.reduce_mean(m ** 2)) - 0.99) < 1e-6)
+        >>> bool(abs(float(tf.reduce_mean(m ** 2)) - 0.99) < 1e-5)
         True
 
     Args:

@@ -19,6 +19,7 @@ class ConstantVariance(SeededInitializer):
     network is described by `bnn_init.theory.SignNet`.
 
     Example:
+        >>> import larq as lq
         >>> layer = lq.layers.QuantDense(256, input_quantizer="ste_sign",
         ...     kernel_quantizer="ste_sign", kernel_initializer=ConstantVariance(1e-3, seed=0),
         ...     use_bias=False)

@@ -54,6 +54,9 @@ class CriticalHardTanhNormal(_HardTanhInitializer):
     variance below sigma_w2 / fan_in: by 1.5 % at fan_in = 7 sigma_w2, 14 % at 3 sigma_w2.
 
     Example:
+        >>> import larq as lq
+        >>> from bnn_init.initializers import CriticalBias
+        >>> from bnn_init.quantizers import HardTanh
         >>> init = CriticalHardTanhNormal(r=0.4, sigma_b2=0.01, seed=1)
         >>> round(init.sigma_w2, 4) > 0.16   # slightly above r^2 when sigma_b2 > 0
         True
