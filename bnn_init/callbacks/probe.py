@@ -1,0 +1,171 @@
+"""A compiled probe: the pre-activations h^l of the monitored layers, dLoss/dh^l and the kernel
+gradients, from one forward and one backward pass on a fixed probe batch.
+
+"Pre-activation" is z^l of Schoenholz et al. (004), eq. 1: z^l = W^l y^l + b^l, the layer's output
+before its activation. For Keras ``Dense``/``Conv2D`` with a built-in activation this is the linear
+part; for Larq ``QuantDense``/``QuantConv2D`` it is the layer's output (the next layer's
+``input_quantizer`` binarises it); for a layer that has no ``activation`` attribute (a surrogate
+layer's field h) it is the layer's output. The error signal delta^l = dE/dz^l (004, eq. 14) is
+taken per example: the loss is the *sum* of per-example losses, so that E[(delta^l)^2] does not
+depend on the probe batch size; the kernel gradients are those of the *mean* loss, the gradient
+the optimiser sees.
+
+The probe runs the model with ``training=False``: no dropout noise, no BatchNorm statistics
+updated, nothing in the model changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import tensorflow as tf
+
+__all__ = ["Probe", "kernel_of", "per_example_loss"]
+
+
+def kernel_of(layer):
+    """The layer's single weight kernel (the latent, real-valued variable for Larq layers)."""
+    kernels = [w for w in layer.trainable_weights if len(w.shape) >= 2]
+    if len(kernels) != 1:
+        raise ValueError(
+            f"layer {layer.name!r} has {len(kernels)} trainable weight kernels (rank >= 2); "
+            "the monitor needs layers with exactly one"
+        )
+    return kernels[0]
+
+
+def per_example_loss(loss):
+    """A function (y_true, y_pred) -> per-example losses, from a compiled Keras ``model.loss``.
+
+    Returns None when ``loss`` is missing or has several outputs (the probe then measures the
+    forward pass only).
+    """
+    if isinstance(loss, dict | list | tuple):
+        values = list(loss.values()) if isinstance(loss, dict) else list(loss)
+        if len(values) != 1:
+            return None
+        loss = values[0]
+    if loss is None:
+        return None
+    loss = tf.keras.losses.get(loss)
+    if isinstance(loss, tf.keras.losses.Loss):
+        return loss.call  # unreduced, one value per example (and per position for dense outputs)
+    return loss
+
+
+@contextlib.contextmanager
+def _capturing(layers, captured):
+    """Record each layer's pre-activation in ``captured[i]`` while the model runs.
+
+    A layer with an ``activation`` attribute gets its activation wrapped (the wrapper sees the
+    linear part); any other layer gets its ``call`` wrapped (the wrapper sees the output). The
+    first call of a shared layer is the one recorded.
+    """
+    restore = []
+    try:
+        for index, layer in enumerate(layers):
+
+            def record(tensor, index=index):
+                if captured[index] is None:
+                    captured[index] = tensor
+                return tensor
+
+            if hasattr(layer, "activation"):
+                original = layer.activation
+                restore.append((layer, "activation", original))
+                wrapped = _then(record, original)
+                object.__setattr__(layer, "activation", wrapped)
+            else:
+                original = layer.call
+                restore.append((layer, "call", None))
+                object.__setattr__(layer, "call", _after(original, record))
+        yield
+    finally:
+        for layer, name, original in reversed(restore):
+            if name == "call":
+                object.__delattr__(layer, "call")
+            else:
+                object.__setattr__(layer, name, original)
+
+
+def _then(first, second):
+    def composed(tensor):
+        return second(first(tensor))
+
+    return composed
+
+
+def _after(call, record):
+    def wrapped(*args, **kwargs):
+        return record(call(*args, **kwargs))
+
+    return wrapped
+
+
+class Probe:
+    """Pre-activations, their gradients and the kernel gradients of ``layers`` in one
+    ``tf.function`` (traced once per probe batch shape).
+
+    Example:
+        >>> probe = Probe(model, monitored_layers(model), per_example_loss(model.loss))
+        >>> out = probe(x, y)        # doctest: +SKIP
+        >>> out["h"][0].shape, out["delta"][0].shape, len(out["kernel_grad"])
+        ((128, 512), (128, 512), 10)
+
+    Args:
+        model: a built Keras model.
+        layers: the monitored layers of ``model``, each with one weight kernel.
+        loss: a per-example loss function (y_true, y_pred), or None for the forward pass only.
+    """
+
+    def __init__(self, model, layers, loss=None):
+        self.model = model
+        self.layers = list(layers)
+        self.kernels = [kernel_of(layer) for layer in self.layers]
+        self.loss = loss
+        self._forward = tf.function(self._forward_pass)
+        self._backward = tf.function(self._backward_pass)
+
+    def _run(self, x):
+        captured = [None] * len(self.layers)
+        with _capturing(self.layers, captured):
+            y_pred = self.model(x, training=False)
+        missing = [layer.name for layer, h in zip(self.layers, captured, strict=True) if h is None]
+        if missing:
+            raise ValueError(f"layers {missing} are not called by the model's forward pass")
+        return captured, y_pred
+
+    def _forward_pass(self, x):
+        return self._run(x)[0]
+
+    def _backward_pass(self, x, y):
+        with tf.GradientTape() as tape:
+            captured, y_pred = self._run(x)
+            losses = tf.cast(self.loss(y, y_pred), tf.float32)
+            total = tf.reduce_sum(losses)
+            examples = tf.cast(tf.shape(losses)[0], tf.float32)
+        grads = tape.gradient(
+            total, captured + self.kernels, unconnected_gradients=tf.UnconnectedGradients.ZERO
+        )
+        deltas = grads[: len(captured)]
+        kernel_grads = [g / examples for g in grads[len(captured) :]]
+        return captured, deltas, kernel_grads
+
+    def __call__(self, x, y=None):
+        """Run the probe; returns numpy arrays {"h": [...], "delta": [...] or None,
+        "kernel_grad": [...] or None}, one entry per layer in order."""
+        x = tf.convert_to_tensor(x)
+        if y is None or self.loss is None:
+            h = self._forward(x)
+            return {"h": _numpy(h), "delta": None, "kernel_grad": None}
+        h, deltas, kernel_grads = self._backward(x, tf.convert_to_tensor(y))
+        return {"h": _numpy(h), "delta": _numpy(deltas), "kernel_grad": _numpy(kernel_grads)}
+
+    def kernel_values(self):
+        """The current latent kernels as numpy arrays (for sign-flip ratios)."""
+        return [np.asarray(tf.convert_to_tensor(k)) for k in self.kernels]
+
+
+def _numpy(tensors):
+    return [np.asarray(t, dtype=np.float32) for t in tensors]
