@@ -231,42 +231,6 @@ def cmd_phase_diagram(args) -> int:
     return 0
 
 
-def _demo_verdict(model, depth: int, k: float = 6.0) -> str:
-    limit = model.max_trainable_depth(k=k)
-    if depth < limit:
-        return f"trainable: depth {depth} < {k:g} xi_c = {_fmt(limit)}"
-    return f"NOT trainable: depth {depth} >= {k:g} xi_c = {_fmt(limit)}"
-
-
-def cmd_demo(args) -> int:
-    """``demo``: the critical initialisation of a hard-tanh BNN against common alternatives."""
-    r, sigma_b2, depth, width = 1.0, 0.01, 20, 256
-    critical = theory.HardTanhBNN.critical(r=r, sigma_b2=sigma_b2)
-    # sigma_w2 = N E[B_r(W)^2] (Wang (000), eq. 7) for square layers (fan_in = fan_out = N):
-    # glorot Var(W) = 2 / (N + N) = 1 / N and he_normal Var(W) = 2 / N, both inside the linear
-    # region of B_r; unscaled +-1 weights (B_r(W) = +-1) give N.
-    candidates = {
-        "critical": critical.sigma_w2,
-        "glorot_uniform": 1.0 / r**2,
-        "he_normal": 2.0 / r**2,
-        "+-1 weights": float(width),
-    }
-    print(f"HardTanhBNN, r = {r:g}, sigma_b2 = {sigma_b2:g}, width {width}, depth {depth}:")
-    for name, sigma_w2 in candidates.items():
-        model = theory.HardTanhBNN(r=r, sigma_w2=sigma_w2, sigma_b2=sigma_b2)
-        print(
-            f"  {name:<15} sigma_w2 = {sigma_w2:<8.6g} chi_1 = {model.chi1:<8.4g} "
-            f"xi_c = {model.xi_c:<8.4g} {_demo_verdict(model, depth)}"
-        )
-    grid = 41 if args.quick else 121
-    axes = {"sigma_w2": np.linspace(0.25, 3.0, grid) * r**2, "sigma_b2": np.linspace(0, 0.3, grid)}
-    points = {n: (w, sigma_b2) for n, w in candidates.items() if w <= axes["sigma_w2"][-1]}
-    prefix = Path(args.out) / "phase_diagram_hard_tanh"
-    png, table = _phase_diagram_files(theory.HardTanhBNN, axes, {"r": r}, prefix, points)
-    print(f"phase diagram: {png}\ngrid values:   {table}")
-    return 0
-
-
 # ---------------------------------------------------------------- parser
 
 # Model options: dest -> (type, metavar or choices, help).
@@ -339,11 +303,6 @@ def build_parser(argv=None) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="writes OUT.png and OUT.csv")
     p.set_defaults(func=cmd_phase_diagram)
 
-    p = sub.add_parser("demo", help="critical init of a hard-tanh BNN vs Keras defaults")
-    p.add_argument("--out", default="runs/demo", help="output folder (runs/demo)")
-    p.add_argument("--quick", action="store_true", help="coarser phase diagram")
-    p.set_defaults(func=cmd_demo)
-
     requested = argv[0] if argv else None
     for command, (module, summary) in PLUGIN_COMMANDS.items():
         if command == requested:  # TensorFlow is imported only for the command that needs it
@@ -355,6 +314,10 @@ def build_parser(argv=None) -> argparse.ArgumentParser:
 
 # Sub-commands defined next to the code they run; each module offers add_parser(subparsers).
 PLUGIN_COMMANDS = {
+    "demo": (
+        "bnn_init.demo",
+        "the whole story: theory picks the init, training, monitor, LCE export",
+    ),
     "mfb-teacher-student": (
         "bnn_init.training.cli",
         "MFB-BackProp vs BackProp on the teacher-student task (Soudry & Meir Fig. 2A)",

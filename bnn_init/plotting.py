@@ -117,3 +117,26 @@ def phase_diagram_figure(pd, x: str, y: str, point=None, title: str | None = Non
     if title:
         fig.suptitle(title)
     return fig
+
+
+def training_curves_figure(histories: dict) -> Figure:
+    """Training and validation accuracy per epoch, one line pair per run (Keras History dicts)."""
+    figure = Figure(figsize=(6, 4))
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    for name, history in histories.items():
+        epochs = np.arange(1, len(history["accuracy"]) + 1)
+        (line,) = ax.plot(epochs, history["accuracy"], label=f"{name} (train)")
+        if "val_accuracy" in history:
+            ax.plot(
+                epochs,
+                history["val_accuracy"],
+                "--",
+                color=line.get_color(),
+                label=f"{name} (test)",
+            )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1)
+    ax.legend()
+    return figure

@@ -36,7 +36,7 @@ def assert_matches(answer: dict, model, k: float = 6.0) -> None:
 
 
 def test_help_everywhere(capsys):
-    for argv in ([], ["critical"], ["depth-scales"], ["phase-diagram"], ["demo"]):
+    for argv in ([], ["critical"], ["depth-scales"], ["phase-diagram"]):
         assert main([*argv, "--help"]) == 0
         assert "usage: bnn-init" in capsys.readouterr().out
 
@@ -158,19 +158,6 @@ def test_phase_diagram_figure_has_two_panels_and_checks_axis_names():
     assert "here" in [t.get_text() for t in panels[0].get_legend().get_texts()]
     with pytest.raises(ValueError, match="x and y must name the two axes"):
         phase_diagram_figure(pd, x="sigma_w2", y="r")
-
-
-def test_demo_prints_verdicts_and_writes_phase_diagram(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--quick"]) == 0
-    out = capsys.readouterr().out
-    critical = HardTanhBNN.critical(r=1.0, sigma_b2=0.01)
-    assert f"{critical.sigma_w2:.6g}" in out
-    lines = {line.split()[0]: line for line in out.splitlines() if "trainable" in line}
-    assert "NOT" not in lines["critical"] and "NOT" not in lines["glorot_uniform"]
-    assert "NOT trainable" in lines["+-1"]
-    assert (tmp_path / "phase_diagram_hard_tanh.png").stat().st_size > 10_000
-    with open(tmp_path / "phase_diagram_hard_tanh.csv") as handle:
-        assert sum(1 for _ in handle) == 41 * 41 + 1
 
 
 def test_installed_script_runs_without_tensorflow():

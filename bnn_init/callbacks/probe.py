@@ -124,8 +124,22 @@ class Probe:
         self.layers = list(layers)
         self.kernels = [kernel_of(layer) for layer in self.layers]
         self.loss = loss
-        self._forward = tf.function(self._forward_pass)
-        self._backward = tf.function(self._backward_pass)
+        # Under a tf.distribute strategy the variables can only be differentiated inside a replica:
+        # every replica runs the whole probe batch and the first replica's result is kept.
+        self._strategy = getattr(model, "distribute_strategy", None) or tf.distribute.get_strategy()
+        self._forward = tf.function(self._on_first_replica(self._forward_pass))
+        self._backward = tf.function(self._on_first_replica(self._backward_pass))
+
+    def _on_first_replica(self, function):
+        strategy = self._strategy
+
+        def run(*args):
+            result = strategy.run(function, args=args)
+            return tf.nest.map_structure(
+                lambda t: strategy.experimental_local_results(t)[0], result
+            )
+
+        return run
 
     def _run(self, x):
         captured = [None] * len(self.layers)
@@ -156,10 +170,11 @@ class Probe:
         """Run the probe; returns numpy arrays {"h": [...], "delta": [...] or None,
         "kernel_grad": [...] or None}, one entry per layer in order."""
         x = tf.convert_to_tensor(x)
-        if y is None or self.loss is None:
-            h = self._forward(x)
-            return {"h": _numpy(h), "delta": None, "kernel_grad": None}
-        h, deltas, kernel_grads = self._backward(x, tf.convert_to_tensor(y))
+        with self._strategy.scope():
+            if y is None or self.loss is None:
+                h = self._forward(x)
+                return {"h": _numpy(h), "delta": None, "kernel_grad": None}
+            h, deltas, kernel_grads = self._backward(x, tf.convert_to_tensor(y))
         return {"h": _numpy(h), "delta": _numpy(deltas), "kernel_grad": _numpy(kernel_grads)}
 
     def kernel_values(self):

@@ -1,7 +1,8 @@
 """``bnn-init export MODEL_PATH OUT.tflite [--int8] [--target arm]``.
 
-``add_export_parser(subparsers)`` registers the sub-command; ``run_export(args)`` runs it and
-returns the exit status. Models load from ``.keras``, ``.h5`` or a SavedModel directory.
+``add_parser(subparsers)`` registers the sub-command; ``run_export(args)`` runs it and
+returns the exit status (``bnn_init.cli`` calls ``add_parser`` through its PLUGIN_COMMANDS table).
+Models load from ``.keras``, ``.h5`` or a SavedModel directory.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 
-def add_export_parser(subparsers) -> argparse.ArgumentParser:
+def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``export`` sub-command to an ``argparse`` sub-parsers object."""
     parser = subparsers.add_parser(
         "export", help="export a trained BNN to an LCE flatbuffer (binary layers bitpacked)"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from bnn_init.export.rewrite import functional_config, insert_after
+from bnn_init.export.rewrite import functional_config, insert_after, rebuild
 
 FUSED_CONSUMERS = frozenset({"BatchNormalization", "Activation", "ReLU"})
 
@@ -116,9 +116,7 @@ def with_fake_quant(model: tf.keras.Model, roles: dict, data) -> tuple[tf.keras.
             name,
             {"class_name": "FakeQuant", "name": fq, "config": {"name": fq, "min": lo, "max": hi}},
         )
-    from bnn_init.export.rewrite import custom_objects
-
-    rebuilt = tf.keras.Model.from_config(config, custom_objects=custom_objects())
+    rebuilt = rebuild(config)
     for layer in model.layers:
         rebuilt.get_layer(layer.name).set_weights(layer.get_weights())
     return rebuilt, ranges

@@ -10,7 +10,7 @@ binary conv/dense (k_h x k_w x C_in -> C_out): ``C_out * k_h * k_w * ceil(C_in /
 bitpacked kernel plus ``4 * C_out`` (int32 output thresholds, when the output reaches the next
 binary layer through BatchNorm and reshapes that keep the channel axis) or ``8 * C_out`` (float
 multiplier and bias); float layers: 4 bytes per weight (1 with int8, whose
-bias stays int32); a BatchNormalization that directly follows a compute layer is folded (0 bytes).
+bias stays int32; a following BatchNormalization adds a bias); a BatchNormalization that directly follows a compute layer is folded (0 bytes).
 """
 
 from __future__ import annotations
@@ -175,7 +175,8 @@ def predicted_bytes(model, roles: dict, int8: bool) -> dict[str, int]:
             rest = sum(int(w.shape.num_elements()) for w in layer.weights if "kernel" not in w.name)
             n_kernel = sum(int(w.shape.num_elements()) for w in kernel)
             cout = int(kernel[0].shape[-1]) if kernel else 0
-            bias = rest if rest else cout  # a folded BatchNorm adds a bias
+            folds_bn = nxt is not None and type(nxt).__name__ == "BatchNormalization"
+            bias = rest if rest else (cout if folds_bn else 0)  # a folded BatchNorm adds a bias
             predicted[layer.name] = n_kernel * (1 if int8 else 4) + 4 * bias
     return predicted
 

@@ -6,6 +6,12 @@ same kernel over a 1 x P image of F channels (P = product of the non-feature axe
 ``Reshape((1, P, F))`` -> ``QuantConv2D(units, 1)`` -> ``Reshape(original)``, which LCE turns into
 one ``LceBconv2d``.
 
+A layer with sign-like input quantizer and a kernel W in {-1, 0, +1} (no kernel quantizer; e.g. the
+masked converging layer of an MFB network, Soudry & Meir (002), eq. 1) is split exactly as
+W = (A + B) / 2 with A = W, B = W where W != 0 and A = +1, B = -1 where W = 0: one binary layer
+with kernel [A | B] (2 x units filters, bias [b | b]), ``Reshape((S, 2, units))``, a (1, 2)
+``AveragePooling2D`` that takes the mean of the two halves, then the original activation.
+
 Folds done here (each exact): binary kernels are stored as sign(w) in {-1, +1} (sign(0) = +1, as
 Larq's ste_sign), so LCE sees constant binary kernels; a binary-kernel layer with float input
 becomes a float layer with the +-1 kernel and no kernel quantizer; weight constraints,
@@ -17,8 +23,10 @@ layers get ``<name>_bnnx_in`` / ``<name>_bnnx_out``, and weights are copied by n
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+import sys
 
 import numpy as np
 import tensorflow as tf
@@ -134,6 +142,38 @@ def _dense_as_conv(entry: dict, layer: tf.keras.layers.Layer) -> list[dict]:
     return [reshape_in, conv, reshape_out]
 
 
+def _ternary_tail(config: dict, conv: dict, layer, units: int) -> None:
+    """Double ``conv``'s filters and append the exact (A + B) / 2 mean of its two halves."""
+    name, cfg = conv["name"], conv["config"]
+    activation = cfg.get("activation", "linear")
+    cfg.update(filters=2 * units, kernel_quantizer=SIGN, activation="linear")
+    spatial = tuple(layer.output_shape[1:-1])
+    tail = [
+        ("Reshape", "pairs", {"target_shape": [math.prod(spatial), 2, units]}),
+        ("AveragePooling2D", "mean", {"pool_size": [1, 2], "strides": [1, 2]}),
+    ]
+    if type(layer).__name__ == "QuantConv2D":  # dense layers are reshaped back by _dense_as_conv
+        tail.append(("Reshape", "unpairs", {"target_shape": [*spatial, units]}))
+    if activation != "linear":
+        tail.append(("Activation", "act", {"activation": activation}))
+    previous = name
+    for kind, suffix, extra in tail:
+        new = f"{name}_bnnx_{suffix}"
+        insert_after(
+            config, previous, {"class_name": kind, "name": new, "config": {"name": new, **extra}}
+        )
+        previous = new
+
+
+def _ternary_values(values: list[np.ndarray]) -> list[np.ndarray]:
+    """Kernel [A | B] along the output axis and bias [b | b] for W = (A + B) / 2."""
+    w = values[0]
+    a, b = np.where(w == 0, 1.0, w), np.where(w == 0, -1.0, w)
+    return [np.concatenate([a, b], axis=-1).astype(np.float32)] + [
+        np.concatenate([v, v]) for v in values[1:]
+    ]
+
+
 def prepare(model: tf.keras.Model, verdicts: dict) -> tuple[tf.keras.Model, dict]:
     """Return (export-ready model, {layer name: role}) for an already-judged ``model``.
 
@@ -162,8 +202,15 @@ def prepare(model: tf.keras.Model, verdicts: dict) -> tuple[tf.keras.Model, dict
                 _rename_references(config, layer.name, new[2]["name"], skip={new[2]["name"]})
                 values[0] = values[0].reshape(1, 1, *values[0].shape)
                 roles[new[0]["name"]] = roles[new[2]["name"]] = "binary_reshape"
+                entry = new[1]
+        if verdict.ternary_kernel:
+            before = {e["name"] for e in config["layers"]}
+            _ternary_tail(config, entry, layer, int(values[0].shape[-1]))
+            values = _ternary_values(values)
+            added = {e["name"] for e in config["layers"]} - before
+            roles.update(dict.fromkeys(added, "binary_reshape"))
         weights[layer.name] = values
-    rebuilt = tf.keras.Model.from_config(config, custom_objects=custom_objects())
+    rebuilt = rebuild(config)
     for name, values in weights.items():
         rebuilt.get_layer(name).set_weights(values)
     return rebuilt, roles
@@ -183,6 +230,17 @@ def judge_model(model: tf.keras.Model) -> dict:
     if shared:
         raise ValueError(f"model: shared layers {shared} are not supported; unshare them")
     return verdicts
+
+
+def rebuild(config: dict) -> tf.keras.Model:
+    """``tf.keras.Model.from_config`` with Larq, bnn-init and (when loaded) tfmot QAT objects."""
+    scope = contextlib.nullcontext()
+    if "tensorflow_model_optimization" in sys.modules:  # a QAT model implies tfmot is loaded
+        from tensorflow_model_optimization.quantization.keras import quantize_scope
+
+        scope = quantize_scope()
+    with scope:
+        return tf.keras.Model.from_config(config, custom_objects=custom_objects())
 
 
 def custom_objects() -> dict:

@@ -4,7 +4,10 @@ The accepted-layer check is one table, ``LAYER_TABLE``: a layer's class name map
 ``layer -> Verdict``. A new layer type plugs in with :func:`register_layer`. Roles:
 
 * ``"binary"``  - sign(input) x sign(kernel): becomes an ``LceBconv2d`` (dense layers are first
-  rewritten as a 1x1 convolution, see :mod:`bnn_init.export.rewrite`);
+  rewritten as a 1x1 convolution, see :mod:`bnn_init.export.rewrite`). A layer with sign-like
+  input quantizer, no kernel quantizer and a kernel in {-1, 0, +1} (e.g. the masked converging
+  layer of an MFB network) is binary too, with ``ternary_kernel=True``: it becomes the mean of
+  two bitpacked layers, W = (A + B) / 2 with A, B in {-1, +1};
 * ``"float"``   - a float compute layer (float TFLite op, int8 with ``int8=True``);
 * ``"pass"``    - shape/pooling/identity layers that carry no weights;
 * ``"qat"``     - a tensorflow-model-optimization quantize wrapper (already holds fake-quant ops).
@@ -20,6 +23,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import numpy as np
 
 SIGN_QUANTIZERS = frozenset({"ste_sign", "approx_sign", "swish_sign"})
 FLOAT_ACTIVATIONS = frozenset(
@@ -39,6 +44,7 @@ class Verdict:
     role: str
     binary_input: bool = False
     binary_kernel: bool = False
+    ternary_kernel: bool = False
     problems: list[str] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -71,6 +77,15 @@ def _activation_problem(layer) -> list[str]:
     return []
 
 
+def kernel_levels(layer) -> frozenset | None:
+    """The distinct kernel values of ``layer`` when they lie in {-1, 0, +1}, else None."""
+    weights = layer.get_weights()
+    if not weights:
+        return None
+    levels = frozenset(np.unique(weights[0]).tolist())
+    return levels if levels <= {-1.0, 0.0, 1.0} else None
+
+
 def _quant_layer(layer, *, conv: bool) -> Verdict:
     iq, kq = layer.input_quantizer, layer.kernel_quantizer
     iq_name, kq_name = quantizer_name(iq), quantizer_name(kq)
@@ -79,10 +94,17 @@ def _quant_layer(layer, *, conv: bool) -> Verdict:
     notes: list[str] = []
     if conv and getattr(layer, "data_format", "channels_last") != "channels_last":
         problems.append(f"data_format={layer.data_format!r}; LCE needs 'channels_last'")
-    if kq_name is None:
+    levels = kernel_levels(layer) if kq_name is None and iq_name is not None else None
+    if kq_name is None and levels is None:
         # Float kernel: no bitpacking possible, exported as a float layer with its quantizer ops.
         return Verdict("float", problems=problems)
-    if kq_name not in SIGN_QUANTIZERS:
+    ternary = levels is not None and 0.0 in levels
+    if ternary:
+        notes.append(
+            "kernel in {-1, 0, +1} without kernel quantizer: exported exactly as the mean of two "
+            "bitpacked binary layers, W = (A + B) / 2"
+        )
+    if kq_name is not None and kq_name not in SIGN_QUANTIZERS:
         changes.append(
             f"kernel quantizer {_describe_quantizer(kq)} replaced by sign(w) "
             "(any scale or intermediate level it produced is dropped)"
@@ -109,7 +131,7 @@ def _quant_layer(layer, *, conv: bool) -> Verdict:
                 )
         elif layer.padding != "valid":
             problems.append(f"padding={layer.padding!r}; use 'same' or 'valid'")
-    return Verdict("binary", True, True, problems, changes, notes)
+    return Verdict("binary", True, not ternary, ternary, problems, changes, notes)
 
 
 def _float_layer(layer) -> Verdict:

@@ -1,0 +1,113 @@
+"""``bnn-init monitor-demo``: a ready-to-open TensorBoard log directory of a deep hard-tanh BNN
+trained on scikit-learn's digits at the edge of chaos and away from it.
+
+    bnn-init monitor-demo --out runs/monitor-demo
+    tensorboard --logdir runs/monitor-demo
+
+Three Larq MLPs with ``HardTanh(r=1)`` quantizers and ``HardTanhUniform`` kernels differ only in
+the weight variance: critical (chi_1 = 1), ordered (sigma_w2 = 0.5 r^2) and chaotic
+(sigma_w2 = 3 r^2) (Wang (000), sec. 3; Schoenholz et al. (004), sec. 5). Each writes the runs
+``NAME/measured`` and ``NAME/theory``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+COMMAND = "monitor-demo"
+#: run name -> sigma_w2 / r^2 (None: critical)
+SETTINGS = {"critical": None, "ordered": 0.5, "chaotic": 3.0}
+R, SIGMA_B2 = 1.0, 0.01
+FULL = dict(depth=20, width=256, epochs=5, every_n_steps=5)
+QUICK = dict(depth=8, width=64, epochs=1, every_n_steps=10)
+
+
+def add_parser(subparsers):
+    """Register ``monitor-demo`` on an argparse ``subparsers`` object; ``args.func(args)`` runs it
+    and returns the exit status 0."""
+    parser = subparsers.add_parser(
+        COMMAND,
+        help="TensorBoard logs of a deep hard-tanh BNN at and away from criticality",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--out", type=Path, default=Path("runs/monitor-demo"), help="log dir")
+    parser.add_argument("--depth", type=int, default=None, help="layers (20; 8 with --quick)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs (5; 1 with --quick)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="small, fast run for smoke tests")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _model(depth, width, sigma_w2, seed, inputs, classes):
+    import larq as lq
+    import tensorflow as tf
+
+    from bnn_init.initializers import CriticalBias, HardTanhUniform
+    from bnn_init.quantizers import HardTanh
+
+    model = tf.keras.Sequential([tf.keras.Input((inputs,))], name="hard_tanh_bnn")
+    for index in range(depth):
+        model.add(
+            lq.layers.QuantDense(
+                classes if index == depth - 1 else width,
+                input_quantizer=None if index == 0 else HardTanh(R),
+                kernel_quantizer=HardTanh(R),
+                kernel_initializer=HardTanhUniform(R, sigma_w2, SIGMA_B2, seed=seed + index),
+                bias_initializer=CriticalBias(SIGMA_B2, seed=seed + 1000 + index),
+            )
+        )
+    model.compile(
+        tf.keras.optimizers.Adam(1e-3),
+        loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def run(args):
+    """Train the three networks and write their logs under ``args.out``; returns 0."""
+    import tensorflow as tf
+
+    from bnn_init.callbacks import SignalPropagationMonitor
+    from bnn_init.datasets import load_digits
+
+    settings = dict(QUICK if args.quick else FULL)
+    for name in ("depth", "epochs"):
+        value = getattr(args, name)
+        if value is not None:
+            low = 2 if name == "depth" else 1
+            if value < low:
+                raise ValueError(f"--{name}={value} is not allowed: it must be an integer >= {low}")
+            settings[name] = value
+    (x_train, y_train), (x_test, y_test) = load_digits(seed=args.seed)
+    for name, scale in SETTINGS.items():
+        tf.keras.utils.set_random_seed(args.seed)
+        sigma_w2 = None if scale is None else scale * R**2
+        model = _model(
+            settings["depth"], settings["width"], sigma_w2, args.seed, x_train.shape[1], 10
+        )
+        monitor = SignalPropagationMonitor(
+            x_test[:128],
+            y_test[:128],
+            log_dir=args.out / name,
+            every_n_steps=settings["every_n_steps"],
+        )
+        print(f"{name}:")
+        history = model.fit(
+            x_train,
+            y_train,
+            batch_size=64,
+            epochs=settings["epochs"],
+            callbacks=[monitor],
+            verbose=0,
+        )
+        print(
+            f"  accuracy {history.history['accuracy'][-1]:.3f}, "
+            f"c^L = {history.history['sp_c_last'][-1]:.3f}, "
+            f"E[delta_1^2] / E[delta_L^2] = {history.history['sp_grad_ratio'][-1]:.3g}"
+        )
+    print(f"wrote {args.out}; open it with: tensorboard --logdir {args.out}")
+    return 0

@@ -1,0 +1,370 @@
+"""``SignalPropagationMonitor``: per-layer signal propagation measured during training against the
+mean-field theory (Schoenholz et al. (004), secs. 2-5), in TensorBoard and in Keras ``logs``."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+from bnn_init import theory as mean_field
+
+from . import statistics
+from .figure import profile_png
+from .prediction import predict, verdict
+from .probe import Probe, kernel_of, per_example_loss
+from .summaries import SummaryWriter, depth_scale_tag, layer_tag
+
+__all__ = ["SignalPropagationMonitor"]
+
+_PREFIX = "SignalPropagationMonitor:"
+
+
+def _check_every(name, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name}={value!r} is not allowed: it must be None or an integer >= 1")
+    return int(value)
+
+
+class SignalPropagationMonitor(tf.keras.callbacks.Callback):
+    """Watch whether signals and gradients propagate through every layer while a model trains.
+
+    On a fixed probe batch, for each monitored layer l = 1..L (layers with one weight kernel, in
+    topological order: Larq ``QuantDense``/``QuantConv2D``, Keras ``Dense``/``Conv2D``, surrogate
+    layers), the monitor measures (004 sec. 2 and 4, Fig. 4):
+
+    - ``q``: q^l = E[(z^l)^2], the second moment of the pre-activations;
+    - ``c``: c^l, the mean correlation of the pre-activations of paired probe inputs (first half of
+      the batch paired with the second half);
+    - with labels: ``grad_var`` = E[(dE/dz^l)^2] (per example) and ``kernel_grad_norm`` =
+      ||dE/dW^l||^2 (of the mean loss);
+    - ``saturation``: the share of pre-activations outside the quantizer's linear range (|z| >= r);
+    - ``sign_flips``: the share of latent kernel entries whose sign changed since the last log.
+
+    The theory (``theory="auto"``: `bnn_init.theory.describe`) predicts q^l and c^l from the
+    measured first layer, and the gradient variance from the measured last layer by 004 eq. 15.
+    With ``log_dir``, measured values are written to the TensorBoard run ``log_dir/measured`` and
+    the theory's under the same tags to ``log_dir/theory``: tags
+    ``signal_propagation/layer_{l:02d}/{q,c,grad_var,kernel_grad_norm,saturation,sign_flips}``,
+    ``signal_propagation/depth_scale/{xi_c,xi_grad}`` (fitted from the measured c^l and gradient
+    decay over the hidden layers vs the theory's xi_c, xi_grad), a custom-scalars layout and an
+    image ``signal_propagation/profile`` per log. The headline numbers also go into Keras ``logs``
+    (so History and CSVLogger see them): ``sp_c_last``, ``sp_q_ratio`` (q^L / q^1),
+    ``sp_grad_ratio`` (E[delta_1^2] / E[delta_L^2]), ``sp_saturation``, ``sp_sign_flips``,
+    ``sp_xi_c``, ``sp_xi_grad``.
+
+    At train begin it prints one line with the theory's verdict: chi_1, xi_c and whether the
+    depth L exceeds 6 xi_c (004 sec. 5), with the critical initialisation that would fix it. It
+    logs at train begin (step 0 of a fresh model) and then every ``every_n_epochs`` epochs and/or
+    every ``every_n_steps`` training steps; the step is the optimizer's iteration count. The
+    probe runs the model with ``training=False`` (no dropout, BatchNorm in inference mode) and
+    changes nothing in it. NaN or inf values are logged as such, with one warning.
+
+    Example:
+        >>> monitor = SignalPropagationMonitor(x_train[:128], y_train[:128], log_dir="logs/bnn")
+        >>> model.fit(x_train, y_train, epochs=5, callbacks=[monitor])   # doctest: +SKIP
+        SignalPropagationMonitor: HardTanhBNN(r=1.0, sigma_w2=1.0, sigma_b2=0.0): chi_1 = 1, ...
+        >>> # tensorboard --logdir logs/bnn
+
+    Args:
+        probe_x: the probe inputs (64-256 examples suit; at least 2; paired as first half with
+            second half).
+        probe_y: labels for the probe inputs, or None (no gradient statistics). Gradients use the
+            model's compiled loss.
+        log_dir: TensorBoard log directory, or None (Keras ``logs`` only).
+        theory: ``"auto"``, a `bnn_init.theory` model, or None (measurements only).
+        every_n_steps: log every this many training steps (None: never by steps).
+        every_n_epochs: log every this many epochs (None: never by epochs).
+        layers: ``"auto"`` (every layer with one weight kernel) or a list of layers or layer names.
+    """
+
+    def __init__(
+        self,
+        probe_x,
+        probe_y=None,
+        log_dir=None,
+        theory="auto",
+        every_n_steps=None,
+        every_n_epochs=1,
+        layers="auto",
+    ):
+        super().__init__()
+        self.probe_x = tf.convert_to_tensor(probe_x)
+        if self.probe_x.shape.rank is None or self.probe_x.shape.rank < 1:
+            raise ValueError(f"probe_x must be a batch of examples, got shape {self.probe_x.shape}")
+        if self.probe_x.shape[0] < 2:
+            raise ValueError(
+                f"probe_x has {self.probe_x.shape[0]} example(s); the pair correlation needs >= 2"
+            )
+        self.probe_y = None if probe_y is None else tf.convert_to_tensor(probe_y)
+        if self.probe_y is not None and self.probe_y.shape[:1] != self.probe_x.shape[:1]:
+            raise ValueError(
+                f"probe_y has {self.probe_y.shape[:1]} examples but probe_x has "
+                f"{self.probe_x.shape[:1]}: they must match"
+            )
+        if not (theory in ("auto", None) or isinstance(theory, mean_field.MeanFieldModel)):
+            raise TypeError(
+                f"theory={theory!r} is not allowed: it must be 'auto', None or a bnn_init.theory "
+                "model such as HardTanhBNN(...)"
+            )
+        if not (layers == "auto" or isinstance(layers, list | tuple)):
+            raise TypeError(f"layers={layers!r} is not allowed: it must be 'auto' or a list")
+        self.log_dir = log_dir
+        self.theory = theory
+        self.every_n_steps = _check_every("every_n_steps", every_n_steps)
+        self.every_n_epochs = _check_every("every_n_epochs", every_n_epochs)
+        self.layers = layers
+        self.latest = None  # the last measurement: step, per-layer arrays, prediction, headline
+        self._supports_tf_logs = True  # the monitor never reads the training logs
+        self._set_up_for = None
+        self._said = set()
+
+    # ---------------------------------------------------------------- set-up
+    def _say_once(self, key, line):
+        if key not in self._said:
+            self._said.add(key)
+            print(f"{_PREFIX} {line}")
+
+    def _set_up(self):
+        model = self.model
+        if self._set_up_for is model:
+            return
+        description = mean_field.describe(model)
+        monitored = description.layers if self.layers == "auto" else self._resolve(self.layers)
+        if not monitored:
+            raise ValueError(f"model {model.name!r} has no layer with a single weight kernel")
+        self._layers = monitored
+        self._widths = np.array([int(kernel_of(layer).shape[-1]) for layer in monitored])
+        if self.theory == "auto":
+            self._theory = description.theory
+            self._theory_reason = description.reason
+        else:
+            self._theory = self.theory
+            self._theory_reason = "given explicitly"
+        self._linear_range = _linear_range(self._theory, description.linear_range)
+        loss = per_example_loss(getattr(model, "loss", None))
+        if self.probe_y is not None and loss is None:
+            self._say_once(
+                "loss", "the model has no single compiled loss: gradients are not measured"
+            )
+        self._probe = Probe(model, monitored, loss)
+        self._with_labels = self.probe_y is not None and loss is not None
+        self._writer = SummaryWriter(self.log_dir) if self.log_dir is not None else None
+        if self._writer is not None:
+            self._writer.write_layout(len(monitored))
+        self._previous_kernels = None
+        self._warned_non_finite = False
+        self._set_up_for = model
+
+    @property
+    def monitored_layers(self):
+        """The monitored layers, l = 1..L (known once the monitor has a model)."""
+        self._set_up()
+        return list(self._layers)
+
+    def _resolve(self, layers):
+        resolved = []
+        for layer in layers:
+            if isinstance(layer, str):
+                layer = self.model.get_layer(layer)
+            elif not isinstance(layer, tf.keras.layers.Layer):
+                raise TypeError(f"layers entry {layer!r} is neither a Keras layer nor a layer name")
+            kernel_of(layer)  # raises ValueError unless it has exactly one kernel
+            resolved.append(layer)
+        return resolved
+
+    def _step(self):
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is None:
+            return 0
+        return int(tf.keras.backend.get_value(optimizer.iterations))
+
+    # ---------------------------------------------------------------- Keras hooks
+    def on_train_begin(self, logs=None):
+        self._set_up()
+        depth = len(self._layers)
+        if self._theory is None:
+            self._say_once(
+                "no-theory", f"no theory applies ({self._theory_reason}); logging measurements only"
+            )
+        else:
+            line = verdict(self._theory, depth)
+            print(f"{_PREFIX} {line}")
+            if self._writer is not None:
+                self._writer.text(self._step(), "signal_propagation/verdict", line)
+        self.measure()
+
+    def _implements_train_batch_hooks(self):
+        return self.every_n_steps is not None
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.every_n_steps is None:
+            return
+        step = self._step()
+        if step % self.every_n_steps == 0:
+            self._measure_into(logs, step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.every_n_epochs is None or (epoch + 1) % self.every_n_epochs:
+            return
+        self._measure_into(logs, self._step())
+
+    def _measure_into(self, logs, step):
+        """Measure at ``step`` (once: an epoch end on a logged step reuses that measurement)."""
+        if self.latest is None or self.latest["step"] != step:
+            self.measure(step)
+        if logs is not None:
+            logs.update(self.latest["headline"])
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.flush()
+
+    # ---------------------------------------------------------------- one measurement
+    def measure(self, step=None):
+        """Probe the model now, write the summaries, and return the headline numbers."""
+        self._set_up()
+        step = self._step() if step is None else step
+        out = self._probe(self.probe_x, self.probe_y if self._with_labels else None)
+        measured = self._statistics(out)
+        prediction = self._predict(measured)
+        fitted = self._fit(measured)
+        self._check_finite(step, measured)
+        headline = self._headline(measured, fitted)
+        if self._writer is not None:
+            self._write(step, measured, prediction, fitted)
+        self.latest = dict(step=step, measured=measured, prediction=prediction, fitted=fitted)
+        self.latest["headline"] = headline
+        return headline
+
+    def _statistics(self, out):
+        measured = {
+            "q": np.array([statistics.second_moment(h) for h in out["h"]]),
+            "c": np.array([statistics.pair_correlation(h) for h in out["h"]]),
+        }
+        if math.isfinite(self._linear_range):
+            measured["saturation"] = np.array(
+                [statistics.saturation_fraction(h, self._linear_range) for h in out["h"]]
+            )
+        if out["delta"] is not None:
+            measured["grad_var"] = np.array([statistics.gradient_variance(d) for d in out["delta"]])
+            measured["kernel_grad_norm"] = np.array(
+                [statistics.squared_norm(g) for g in out["kernel_grad"]]
+            )
+        kernels = self._probe.kernel_values()
+        if self._previous_kernels is not None:
+            measured["sign_flips"] = np.array(
+                [
+                    statistics.sign_flip_ratio(before, now)
+                    for before, now in zip(self._previous_kernels, kernels, strict=True)
+                ]
+            )
+            sizes = np.array([k.size for k in kernels])
+            measured["sign_flips_total"] = float(
+                np.sum(measured["sign_flips"] * sizes) / sizes.sum()
+            )
+        self._previous_kernels = kernels
+        return measured
+
+    def _predict(self, measured):
+        if self._theory is None:
+            return None
+        q1, c1 = measured["q"][0], measured["c"][0]
+        grad_last = measured["grad_var"][-1] if "grad_var" in measured else None
+        if not (math.isfinite(q1) and math.isfinite(c1)):
+            return None
+        if grad_last is not None and not math.isfinite(grad_last):
+            grad_last = None
+        return predict(self._theory, q1, c1, self._widths, grad_last, self._linear_range)
+
+    def _fit(self, measured):
+        """Depth scales fitted over the hidden layers (all layers but the first and the last)."""
+        hidden = slice(1, -1) if len(self._layers) > 3 else slice(None)
+        c_star = 1.0 if self._theory is None else float(self._theory.c_star)
+        fitted = {"xi_c": statistics.fit_correlation_depth_scale(measured["c"][hidden], c_star)}
+        if "grad_var" in measured:
+            fitted["xi_grad"] = statistics.fit_gradient_depth_scale(
+                measured["grad_var"][hidden], self._widths[hidden]
+            )
+        return fitted
+
+    def _check_finite(self, step, measured):
+        bad = [
+            f"{name} of layer {index + 1}"
+            for name, values in measured.items()
+            for index, value in enumerate(np.atleast_1d(values))
+            if not math.isfinite(value)
+        ]
+        if bad and not self._warned_non_finite:
+            self._warned_non_finite = True
+            warnings.warn(
+                f"{_PREFIX} non-finite values at step {step} ({', '.join(bad[:5])}"
+                f"{', ...' if len(bad) > 5 else ''}); they are logged as NaN/inf and training "
+                "continues (this warning is shown once)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+    def _headline(self, measured, fitted):
+        q, c = measured["q"], measured["c"]
+        headline = {"sp_c_last": float(c[-1]), "sp_q_ratio": _ratio(q[-1], q[0])}
+        if "grad_var" in measured:
+            headline["sp_grad_ratio"] = _ratio(measured["grad_var"][0], measured["grad_var"][-1])
+        if "saturation" in measured:
+            headline["sp_saturation"] = float(np.mean(measured["saturation"]))
+        if "sign_flips_total" in measured:
+            headline["sp_sign_flips"] = measured["sign_flips_total"]
+        headline.update({f"sp_{name}": float(value) for name, value in fitted.items()})
+        return headline
+
+    def _write(self, step, measured, prediction, fitted):
+        per_layer = [k for k in measured if k != "sign_flips_total"]
+        self._writer.scalars(
+            "measured",
+            step,
+            {
+                **{
+                    layer_tag(index + 1, name): value
+                    for name in per_layer
+                    for index, value in enumerate(measured[name])
+                },
+                **{depth_scale_tag(name): value for name, value in fitted.items()},
+            },
+        )
+        theory_curves = None
+        if prediction is not None:
+            theory_curves = {
+                name: getattr(prediction, name)
+                for name in ("q", "c", "grad_var", "saturation")
+                if getattr(prediction, name) is not None
+            }
+            values = {
+                layer_tag(index + 1, name): value
+                for name, curve in theory_curves.items()
+                for index, value in enumerate(curve)
+            }
+            values[depth_scale_tag("xi_c")] = prediction.xi_c
+            values[depth_scale_tag("xi_grad")] = prediction.xi_grad
+            self._writer.scalars("theory", step, values)
+        title = f"step {step}" + ("" if self._theory is None else f", theory {self._theory!r}")
+        self._writer.image(step, profile_png(measured, theory_curves, title))
+        self._writer.flush()
+
+
+def _linear_range(theory, described):
+    """Half-width of the linear range for the saturation fraction: B_r's r (HardTanhBNN), the
+    straight-through clip (SignNet), else what ``describe`` found."""
+    for name in ("r", "ste_clip"):
+        if hasattr(theory, name):
+            return float(getattr(theory, name))
+    return float(described)
+
+
+def _ratio(numerator, denominator):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(numerator) / np.float64(denominator))

@@ -1,0 +1,121 @@
+"""TensorBoard output of the monitor: two runs with identical tags, a custom-scalars layout, images.
+
+Measured values go to the run ``LOG_DIR/measured`` and the theory's to ``LOG_DIR/theory`` under
+the same tags, so TensorBoard's Scalars dashboard overlays them. Tags:
+``signal_propagation/layer_{l:02d}/{quantity}`` (l counts monitored layers from 1) and
+``signal_propagation/depth_scale/{xi_c,xi_grad}``; the image ``signal_propagation/profile``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import tensorflow as tf
+from tensorboard.plugins.custom_scalar import layout_pb2
+from tensorboard.plugins.custom_scalar import summary as custom_scalar_summary
+
+__all__ = ["PREFIX", "QUANTITIES", "SummaryWriter", "depth_scale_tag", "layer_tag", "layout"]
+
+PREFIX = "signal_propagation"
+#: per-layer quantity -> chart title in the custom-scalars layout
+QUANTITIES = {
+    "q": "q^l: second moment of pre-activations",
+    "c": "c^l: correlation of paired inputs",
+    "grad_var": "E[delta_l^2]: gradient variance",
+    "kernel_grad_norm": "||dE/dW^l||^2: kernel gradient",
+    "saturation": "saturation: share outside the linear range",
+    "sign_flips": "sign flips of latent weights since the last log",
+}
+DEPTH_SCALES = ("xi_c", "xi_grad")
+IMAGE_TAG = f"{PREFIX}/profile"
+
+
+def layer_tag(layer, quantity):
+    """``signal_propagation/layer_{layer:02d}/{quantity}``, layer counted from 1."""
+    return f"{PREFIX}/layer_{layer:02d}/{quantity}"
+
+
+def depth_scale_tag(name):
+    return f"{PREFIX}/depth_scale/{name}"
+
+
+def layout(depth) -> layout_pb2.Layout:
+    """Custom-scalars layout: one category per quantity with one chart per layer (both runs in each
+    chart), and one for the depth scales."""
+    categories = []
+    for quantity, title in QUANTITIES.items():
+        charts = [
+            layout_pb2.Chart(
+                title=f"layer {layer:02d}",
+                multiline=layout_pb2.MultilineChartContent(tag=[f"^{layer_tag(layer, quantity)}$"]),
+            )
+            for layer in range(1, depth + 1)
+        ]
+        categories.append(layout_pb2.Category(title=f"{PREFIX}: {title}", chart=charts))
+    charts = [
+        layout_pb2.Chart(
+            title=name,
+            multiline=layout_pb2.MultilineChartContent(tag=[f"^{depth_scale_tag(name)}$"]),
+        )
+        for name in DEPTH_SCALES
+    ]
+    categories.append(
+        layout_pb2.Category(title=f"{PREFIX}: fitted vs theory depth scales", chart=charts)
+    )
+    return layout_pb2.Layout(category=categories)
+
+
+class SummaryWriter:
+    """The two TensorBoard runs ``measured`` and ``theory`` under ``log_dir``.
+
+    Example:
+        >>> writer = SummaryWriter("logs/run1")
+        >>> writer.write_layout(depth=10)
+        >>> writer.scalars("measured", step=0, values={layer_tag(1, "q"): 0.98})
+        >>> writer.close()
+    """
+
+    RUNS = ("measured", "theory")
+
+    def __init__(self, log_dir):
+        self.log_dir = os.fspath(log_dir)
+        self._writers = {
+            run: tf.summary.create_file_writer(os.path.join(self.log_dir, run)) for run in self.RUNS
+        }
+
+    def _writer(self, run):
+        if run not in self._writers:
+            raise ValueError(f"run={run!r} is not allowed: it must be one of {self.RUNS}")
+        return self._writers[run]
+
+    def write_layout(self, depth):
+        """The custom-scalars layout (into the ``measured`` run; the plugin merges all runs)."""
+        serialized = custom_scalar_summary.pb(layout(depth)).SerializeToString()
+        with self._writer("measured").as_default():
+            tf.summary.experimental.write_raw_pb(serialized, step=0)
+        self._writer("measured").flush()
+
+    def scalars(self, run, step, values):
+        """Write ``values`` (tag -> float; NaN and inf are written as such) at ``step``."""
+        with self._writer(run).as_default():
+            for tag, value in values.items():
+                tf.summary.scalar(tag, np.float32(value), step=step)
+
+    def image(self, step, png):
+        """A PNG (bytes) as the image ``signal_propagation/profile`` of the ``measured`` run."""
+        pixels = tf.io.decode_png(png, channels=4)[tf.newaxis]
+        with self._writer("measured").as_default():
+            tf.summary.image(IMAGE_TAG, pixels, step=step)
+
+    def text(self, step, tag, line):
+        with self._writer("measured").as_default():
+            tf.summary.text(tag, line, step=step)
+
+    def flush(self):
+        for writer in self._writers.values():
+            writer.flush()
+
+    def close(self):
+        for writer in self._writers.values():
+            writer.close()

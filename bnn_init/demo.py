@@ -1,0 +1,317 @@
+"""The main job, end to end: ``bnn-init demo`` (``make demo``).
+
+1. The theory picks the initialisation of a deep hard-tanh BNN (Wang (000): B_r on weights and
+   activations, no BatchNorm) and says, before training, that Keras' default ``glorot_uniform``
+   puts the same network in the chaotic phase (chi_1 > 1, xi_c of a few layers).
+2. Both train on offline real data with `SignalPropagationMonitor` writing TensorBoard logs.
+3. The better one is binarised (sign weights and activations, Wang's case 1, fine-tuned for a few
+   epochs) and exported with `export_lce`, verified in the LCE interpreter, and compared with the
+   float model of the same architecture in size and latency.
+4. Figures and logs go under ``runs/demo``. Every number printed comes from the run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+COMMAND = "demo"
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """Sizes of the demo; ``quick()`` is the version the tests run."""
+
+    depth: int = 20
+    width: int = 256
+    r: float = 0.5
+    sigma_b2: float = 0.0
+    epochs: int = 8
+    finetune_epochs: int = 4
+    learning_rate: float = 3e-4
+    batch_size: int = 64
+    probe_size: int = 128
+    latency_runs: int = 50
+    seed: int = 0
+
+    def quick(self) -> DemoConfig:
+        return replace(self, width=64, epochs=2, finetune_epochs=1, latency_runs=10)
+
+
+def hard_tanh_mlp(input_dim, classes, config: DemoConfig, kernel_initializer):
+    """``depth`` QuantDense layers with HardTanh(r) on kernels and (hidden) inputs, no BatchNorm."""
+    import larq as lq
+    import tensorflow as tf
+
+    from bnn_init.quantizers import HardTanh
+
+    layers = [tf.keras.Input((input_dim,))]
+    for i in range(config.depth):
+        layers.append(
+            lq.layers.QuantDense(
+                classes if i == config.depth - 1 else config.width,
+                input_quantizer=HardTanh(config.r) if i else None,
+                kernel_quantizer=HardTanh(config.r),
+                kernel_initializer=kernel_initializer,
+                name=f"binary_dense_{i + 1:02d}",
+            )
+        )
+    return tf.keras.Sequential(layers, name="hard_tanh_bnn")
+
+
+def sign_twin(model):
+    """The deterministic binary network with the weights of a trained hard-tanh network.
+
+    HardTanh quantizers become ``ste_sign`` (Wang's case 1), and each binary layer is followed by
+    a fixed ``Rescaling(1 / sqrt(fan_in))`` so that pre-activations keep the unit scale of the
+    mean-field normalisation (h = (1/sqrt(N)) sum_j W_ij x_j). Before a sign the rescaling changes
+    nothing in the forward pass (the exporter folds it away); it keeps the straight-through
+    gradient window |h| <= 1 open during fine-tuning.
+    """
+    import larq as lq
+    import tensorflow as tf
+
+    layers = [tf.keras.Input(model.input_shape[1:])]
+    for i, layer in enumerate(model.layers):
+        fan_in = int(layer.kernel.shape[0])
+        layers.append(
+            lq.layers.QuantDense(
+                layer.units,
+                input_quantizer="ste_sign" if i else None,
+                kernel_quantizer="ste_sign",
+                kernel_constraint="weight_clip",
+                name=layer.name,
+            )
+        )
+        layers.append(tf.keras.layers.Rescaling(1.0 / np.sqrt(fan_in), name=f"scale_{i + 1:02d}"))
+    twin = tf.keras.Sequential(layers, name="binary_bnn")
+    twin.set_weights(model.get_weights())
+    return twin
+
+
+def float_twin(model):
+    """The float MLP of the same architecture (tanh activations), the latency/size baseline."""
+    import tensorflow as tf
+
+    layers = [tf.keras.Input(model.input_shape[1:])]
+    for i, layer in enumerate(model.layers):
+        last = i == len(model.layers) - 1
+        layers.append(tf.keras.layers.Dense(layer.units, activation=None if last else "tanh"))
+    return tf.keras.Sequential(layers, name="float_mlp")
+
+
+def _compile(model, learning_rate):
+    import tensorflow as tf
+
+    model.compile(
+        tf.keras.optimizers.Adam(learning_rate),
+        tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+
+
+def _accuracy(logits, y) -> float:
+    return float(np.mean(np.argmax(logits, axis=-1) == y))
+
+
+def verdict_line(name, description, depth) -> str:
+    """One line: the theory's chi_1, xi_c and whether ``depth`` is beyond 6 xi_c (004 sec. 5)."""
+    model = description.theory
+    limit = model.max_trainable_depth(6.0)
+    verdict = "trainable" if depth <= limit else "NOT trainable"
+    return (
+        f"  {name:<15} {model!r}\n"
+        f"  {'':<15} chi_1 = {model.chi1:.4g}, xi_c = {model.xi_c:.4g}, "
+        f"6 xi_c = {limit:.4g} -> depth {depth}: {verdict}"
+    )
+
+
+def run(config: DemoConfig, out: Path, dataset: str = "digits", data_path=None) -> dict:
+    """Run the demo; return the numbers it printed (for tests and scripts)."""
+    import tensorflow as tf
+
+    from bnn_init import datasets, plotting, theory
+    from bnn_init.callbacks import SignalPropagationMonitor
+    from bnn_init.callbacks.figure import profile_figure
+    from bnn_init.export import export_lce, export_tflite, measure_latency
+    from bnn_init.export.verify import run_flatbuffer
+    from bnn_init.initializers import CriticalHardTanhNormal
+
+    out.mkdir(parents=True, exist_ok=True)
+    (x_train, y_train), (x_test, y_test) = _load(dataset, data_path, datasets)
+    classes = int(max(y_train.max(), y_test.max())) + 1
+    probe = slice(0, config.probe_size)
+    inits = {
+        "critical": CriticalHardTanhNormal(r=config.r, sigma_b2=config.sigma_b2, seed=config.seed),
+        "glorot_uniform": tf.keras.initializers.GlorotUniform(seed=config.seed),
+    }
+
+    print(
+        f"1. Theory (before training): hard-tanh BNN, r = {config.r:g}, depth {config.depth}, "
+        f"width {config.width}, no BatchNorm"
+    )
+    models, descriptions = {}, {}
+    for name, init in inits.items():
+        tf.keras.utils.set_random_seed(config.seed)
+        models[name] = hard_tanh_mlp(x_train.shape[1], classes, config, init)
+        descriptions[name] = theory.describe(models[name])
+        print(verdict_line(name, descriptions[name], config.depth))
+
+    print(f"\n2. Training on {dataset} ({len(x_train)} train / {len(x_test)} test examples)")
+    histories, initial = {}, {}
+    for name, model in models.items():
+        _compile(model, config.learning_rate)
+        before = SignalPropagationMonitor(x_train[probe], y_train[probe])
+        before.set_model(model)
+        before.measure(step=0)
+        initial[name] = before.latest
+        monitor = SignalPropagationMonitor(x_train[probe], y_train[probe], log_dir=str(out / name))
+        print(f"  {name}:")
+        histories[name] = model.fit(
+            x_train,
+            y_train,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            validation_data=(x_test, y_test),
+            callbacks=[monitor],
+            verbose=2,
+        ).history
+    accuracy = {n: _accuracy(m.predict(x_test, verbose=0), y_test) for n, m in models.items()}
+    best = max(accuracy, key=accuracy.get)
+
+    print(f"\n3. Binarising '{best}' (sign weights and activations) and exporting")
+    binary = sign_twin(models[best])
+    _compile(binary, config.learning_rate)
+    binary.fit(
+        x_train, y_train, epochs=config.finetune_epochs, batch_size=config.batch_size, verbose=2
+    )
+    binary_accuracy = _accuracy(binary.predict(x_test, verbose=0), y_test)
+    report = export_lce(
+        binary, out / "bnn.tflite", overwrite=True, sample_inputs=x_test[:256].astype(np.float32)
+    )
+    exported_accuracy = _accuracy(
+        run_flatbuffer((out / "bnn.tflite").read_bytes(), x_test.astype(np.float32)), y_test
+    )
+    baseline = export_tflite(float_twin(models[best]), out / "float.tflite", overwrite=True)
+    sample = x_test[:1].astype(np.float32)
+    latency = {
+        "bnn": measure_latency(out / "bnn.tflite", sample, runs=config.latency_runs),
+        "float": measure_latency(out / "float.tflite", sample, runs=config.latency_runs),
+    }
+    results = dict(
+        accuracy=accuracy,
+        best=best,
+        binary_accuracy=binary_accuracy,
+        exported_accuracy=exported_accuracy,
+        bnn_bytes=report.file_bytes,
+        float_bytes=baseline.file_bytes,
+        latency=latency,
+        op_counts=report.op_counts,
+    )
+    _print_table(results)
+
+    figures = _figures(config, out, descriptions, initial, histories, plotting, profile_figure)
+    print("\n4. Files")
+    for path in [*figures, out / "bnn.tflite", out / "float.tflite"]:
+        print(f"  {path}")
+    print(f"  TensorBoard logs: {out}/critical, {out}/glorot_uniform")
+    print(f"\nOpen the live plots with:  tensorboard --logdir {out}")
+    return results
+
+
+def _load(dataset, data_path, datasets):
+    if dataset == "digits":
+        return datasets.load_digits()
+    if dataset == "mnist1d":
+        return datasets.load_mnist1d()
+    if data_path is None:
+        raise ValueError(
+            "--dataset mnist needs --data-path (a folder with the IDX or mnist.npz files)"
+        )
+    (x_train, y_train), (x_test, y_test) = datasets.load_mnist(data_path)
+    flat = (x_train.reshape(len(x_train), -1), y_train), (x_test.reshape(len(x_test), -1), y_test)
+    return flat
+
+
+def _print_table(results):
+    acc = results["accuracy"]
+    rows = [
+        ("test accuracy, critical init (Keras)", f"{acc['critical']:.3f}"),
+        ("test accuracy, glorot_uniform (Keras)", f"{acc['glorot_uniform']:.3f}"),
+        (
+            f"test accuracy, binarised {results['best']} (Keras)",
+            f"{results['binary_accuracy']:.3f}",
+        ),
+        ("test accuracy, exported (LCE interpreter)", f"{results['exported_accuracy']:.3f}"),
+        (
+            "file size: BNN / float",
+            f"{results['bnn_bytes'] / 1e3:.1f} kB / "
+            f"{results['float_bytes'] / 1e3:.1f} kB ({results['float_bytes'] / results['bnn_bytes']:.1f}x smaller)",
+        ),
+        (
+            "latency, 1 thread: BNN / float",
+            f"{1e3 * results['latency']['bnn']:.3f} ms / "
+            f"{1e3 * results['latency']['float']:.3f} ms "
+            f"({results['latency']['float'] / results['latency']['bnn']:.1f}x faster)",
+        ),
+        ("LCE ops", ", ".join(f"{k} x{v}" for k, v in sorted(results["op_counts"].items()))),
+    ]
+    width = max(len(label) for label, _ in rows)
+    print()
+    for label, value in rows:
+        print(f"  {label:<{width}}  {value}")
+
+
+def _figures(config, out, descriptions, initial, histories, plotting, profile_figure):
+    from bnn_init import theory
+
+    paths = []
+    axes = {
+        "sigma_w2": np.linspace(0.1, 5.0, 60) * config.r**2,
+        "sigma_b2": np.linspace(0.0, 0.3, 40),
+    }
+    diagram = theory.phase_diagram(theory.HardTanhBNN, r=config.r, **axes)
+    points = {n: (d.theory.sigma_w2, d.theory.sigma_b2) for n, d in descriptions.items()}
+    figure = plotting.phase_diagram_figure(
+        diagram, x="sigma_w2", y="sigma_b2", point=points, title=f"HardTanhBNN, r = {config.r:g}"
+    )
+    paths.append(_save(figure, out / "phase_diagram.png"))
+    for name, latest in initial.items():
+        prediction = latest.get("prediction")
+        figure = profile_figure(
+            latest["measured"],
+            None if prediction is None else vars(prediction),
+            title=f"{name} at initialisation: measured (points) vs theory",
+        )
+        paths.append(_save(figure, out / f"signal_{name}.png"))
+    paths.append(_save(plotting.training_curves_figure(histories), out / "training_curves.png"))
+    return paths
+
+
+def _save(figure, path):
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    return path
+
+
+def add_parser(subparsers):
+    """Register ``bnn-init demo``."""
+    parser = subparsers.add_parser(
+        COMMAND, help="the whole story: theory, training, monitor, export"
+    )
+    parser.add_argument("--out", default="runs/demo", help="output folder (runs/demo)")
+    parser.add_argument("--quick", action="store_true", help="a smaller version (for tests)")
+    parser.add_argument("--dataset", choices=("digits", "mnist1d", "mnist"), default="digits")
+    parser.add_argument("--data-path", default=None, help="folder with local MNIST files")
+    parser.set_defaults(func=_run_from_args)
+    return parser
+
+
+def _run_from_args(args) -> int:
+    config = DemoConfig().quick() if args.quick else DemoConfig()
+    start = time.perf_counter()
+    run(config, Path(args.out), dataset=args.dataset, data_path=args.data_path)
+    print(f"demo finished in {time.perf_counter() - start:.0f} s")
+    return 0

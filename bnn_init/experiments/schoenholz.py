@@ -1,0 +1,360 @@
+"""Schoenholz et al. (004), secs. 4-5: depth scales decide which deep tanh networks train.
+
+* `depth_experiment` (``bnn-init reproduce schoenholz-depth``, 004 Figs. 5-6): fully connected tanh
+  networks over a depth x sigma_w2 grid (sigma_b2 = 0.05), training accuracy after a fixed number
+  of steps, with the curves n xi_c (n = 1..6) of `bnn_init.theory.ContinuousNet` overlaid; then
+  the same with dropout at keep rates rho = 0.99, 0.98, 0.94 (Keras ``Dropout(1 - rho)`` after
+  every hidden layer), where xi_c stays finite at every sigma_w2 and so bounds the trainable depth.
+  The paper finds networks trainable when L <~ 6 xi_c (sec. 5).
+* `gradient_experiment` (``bnn-init reproduce schoenholz-gradients``, 004 Fig. 4): per-layer squared
+  gradient norm ||dE/dW^l||^2 of a deep random tanh network against depth, and the depth scale of
+  exponential fits to it against xi_grad = -1 / log chi_1 (004 eq. 16).
+
+Data: scikit-learn digits by default (MNIST-1D or a local MNIST with ``dataset=``), inputs
+standardised. Optimiser: RMSProp (004 Fig. 5d; plain SGD with ``optimizer="sgd"``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from bnn_init.theory import ContinuousNet
+
+from .common import (
+    ExperimentResult,
+    Timer,
+    boundary,
+    heatmap_figure,
+    load_dataset,
+    new_figure,
+    pick_size,
+    progress,
+    train,
+)
+
+__all__ = ["DEPTH_SIZES", "GRADIENT_SIZES", "depth_experiment", "gradient_experiment"]
+
+SIGMA_B2 = 0.05  # 004 sec. 5
+PAPER_N = 6.0  # 004 sec. 5: "trainable when L <~ 6 xi_c"
+PAPER_DROPOUT_MAX_DEPTH = 100  # 004 sec. 5: dropout limits the trainable depth to about L = 100
+
+DEPTH_SIZES = {
+    "test": dict(
+        depths=(6, 40), sigma_w2=(0.6, 1.76), keep_rates=(), width=48, steps=150,
+        batch_size=64, n_train=400, learning_rate=3e-4, dropout_depths=None,
+        dropout_sigma_w2=None,
+    ),
+    "quick": dict(
+        depths=(10, 25, 50, 80), sigma_w2=(1.0, 1.4, 1.76, 2.5, 4.0), keep_rates=(0.94,),
+        width=64, steps=250, batch_size=64, n_train=800, learning_rate=3e-4,
+        dropout_depths=None, dropout_sigma_w2=None,
+    ),
+    "default": dict(
+        depths=(10, 20, 30, 45, 60, 80, 100),
+        sigma_w2=(1.0, 1.25, 1.5, 1.65, 1.76, 1.9, 2.2, 2.5, 3.0, 3.5, 4.0),
+        keep_rates=(0.99, 0.98, 0.94), width=128, steps=400, batch_size=64, n_train=None,
+        learning_rate=1e-4, dropout_depths=(10, 20, 35, 50, 70, 100),
+        dropout_sigma_w2=(1.0, 1.25, 1.5, 1.76, 2.2, 3.0, 4.0),
+    ),
+}
+GRADIENT_SIZES = {
+    "test": dict(depth=100, width=64, sigma_w2=(1.2, 1.76, 3.0), examples=8),
+    "quick": dict(depth=120, width=150, sigma_w2=(1.0, 1.2, 1.5, 2.2, 3.0, 4.0), examples=16),
+    "default": dict(
+        depth=240, width=300, sigma_w2=(1.0, 1.1, 1.2, 1.35, 1.5, 2.1, 2.5, 3.0, 3.5, 4.0),
+        examples=32,
+    ),
+}
+
+
+def tanh_mlp(depth, width, n_in, n_out, sigma_w2, sigma_b2=SIGMA_B2, dropout_rate=0.0, seed=0):
+    """``depth`` hidden tanh layers of ``width`` units and a linear readout, weights
+    N(0, sigma_w2 / fan_in) and biases N(0, sigma_b2) (004 sec. 2), ``Dropout(dropout_rate)``
+    after every hidden layer when ``dropout_rate > 0`` (004 sec. 3.1)."""
+    import tensorflow as tf
+
+    from bnn_init.initializers import CriticalBias
+
+    layers = [tf.keras.Input((n_in,))]
+    for i in range(depth + 1):
+        last = i == depth
+        layers.append(
+            tf.keras.layers.Dense(
+                n_out if last else width,
+                activation=None if last else "tanh",
+                kernel_initializer=tf.keras.initializers.VarianceScaling(
+                    sigma_w2, "fan_in", "untruncated_normal", seed=seed * 10_007 + i
+                ),
+                bias_initializer=CriticalBias(sigma_b2, seed=seed * 10_007 + 5_003 + i),
+            )
+        )
+        if dropout_rate > 0 and not last:
+            layers.append(tf.keras.layers.Dropout(dropout_rate, seed=seed * 10_007 + 7_001 + i))
+    return tf.keras.Sequential(layers)
+
+
+def _optimizer(name, learning_rate):
+    import tensorflow as tf
+
+    if name == "rmsprop":
+        return tf.keras.optimizers.RMSprop(learning_rate)
+    if name == "sgd":
+        return tf.keras.optimizers.SGD(learning_rate)
+    raise ValueError(f"optimizer must be 'rmsprop' or 'sgd', got {name!r}")
+
+
+def _grid(data, depths, sigma_w2, keep_rate, s, optimizer, seed, bar):
+    """Train one network per (depth, sigma_w2) cell; rows of the tidy table."""
+    import tensorflow as tf
+
+    rows = []
+    x, y = data
+    for i, depth in enumerate(depths):
+        for j, w2 in enumerate(sigma_w2):
+            cell_seed = seed * 1_000_003 + 1_009 * i + j
+            tf.keras.utils.set_random_seed(cell_seed)
+            model = tanh_mlp(depth, s["width"], x.shape[1], int(y.max()) + 1, w2,
+                             dropout_rate=1.0 - keep_rate, seed=cell_seed)
+            hist = train(model, data, steps=s["steps"], batch_size=s["batch_size"],
+                         optimizer=_optimizer(optimizer, s["learning_rate"]), seed=cell_seed)
+            theory = ContinuousNet(phi="tanh", sigma_w2=w2, sigma_b2=SIGMA_B2,
+                                   dropout_rate=1.0 - keep_rate)
+            rows.append({
+                "keep_rate": keep_rate, "depth": depth, "sigma_w2": w2,
+                "train_accuracy": hist[-1]["train_accuracy"], "final_loss": hist[-1]["loss"],
+                "steps": hist[-1]["step"], "xi_c": theory.xi_c, "chi1": theory.chi1,
+                "depth_over_xi_c": depth / theory.xi_c,
+            })
+            bar.update()
+            bar.set_postfix_str(f"rho={keep_rate} L={depth} s_w2={w2:g} "
+                                f"acc={rows[-1]['train_accuracy']:.2f}")
+    return rows
+
+
+def _grid_of(rows, depths):
+    """accuracy[depth, sigma_w2] and xi_c[sigma_w2] of one panel's rows."""
+    grid = np.array([[r["train_accuracy"] for r in rows if r["depth"] == d] for d in depths])
+    xi = np.array([r["xi_c"] for r in rows if r["depth"] == depths[0]])
+    return grid, xi
+
+
+def depth_experiment(size="default", dataset="digits", data_path=None, seed=0, progress_bar=True,
+                     optimizer="rmsprop", threshold=0.5, **overrides) -> ExperimentResult:
+    """Training accuracy over depth x sigma_w2 for tanh networks, without and with dropout, against
+    n xi_c (Schoenholz et al. (004), Figs. 5-6).
+
+    A cell counts as trained when its training accuracy reaches ``threshold`` (chance is 0.1).
+    Per sigma_w2 the measured maximum trainable depth L_max is the deepest trained cell; the
+    verdict reports the median of L_max / xi_c over the columns whose boundary lies inside the
+    grid (the paper's answer is 6), the fraction of cells where "trained" agrees with L <= 6 xi_c,
+    and with dropout the largest trained depth against the largest 6 xi_c over sigma_w2.
+
+    Example:
+        >>> res = depth_experiment(size="test", progress_bar=False)  # doctest: +SKIP
+        >>> res.summary["panels"]["rho=1"]["agreement"]  # doctest: +SKIP
+        1.0
+    """
+    s = pick_size(DEPTH_SIZES, size, overrides)
+    timer = Timer()
+    data, _ = load_dataset(dataset, data_path, n_train=s["n_train"], seed=seed)
+    panels = [(1.0, s["depths"], s["sigma_w2"])]
+    panels += [(rho, s["dropout_depths"] or s["depths"], s["dropout_sigma_w2"] or s["sigma_w2"])
+               for rho in s["keep_rates"]]
+    total = sum(len(d) * len(w) for _, d, w in panels)
+    bar = progress(total, "schoenholz-depth", progress_bar)
+    rows, summary = [], {"panels": {}, "threshold": threshold}
+    fig, axes = new_figure(ncols=len(panels))
+    try:
+        for k, (rho, depths, sigma_w2) in enumerate(panels):
+            panel_rows = _grid(data, depths, sigma_w2, rho, s, optimizer, seed, bar)
+            rows += panel_rows
+            grid, xi = _grid_of(panel_rows, depths)
+            found = boundary(depths, grid, xi, threshold, n=PAPER_N)
+            l_max, n_fit, agreement = (found[k] for k in ("max_trained_depth", "fitted_n",
+                                                         "agreement"))
+            fine = np.linspace(min(sigma_w2), max(sigma_w2), 200)
+            xi_fine = np.array([ContinuousNet(phi="tanh", sigma_w2=w, sigma_b2=SIGMA_B2,
+                                              dropout_rate=1.0 - rho).xi_c for w in fine])
+            curves = [(f"{n} xi_c" if n in (1, 6) else None, fine, n * xi_fine,
+                       "w--" if n == 6 else "c:") for n in range(1, 7)]
+            curves = [(label or "_", cx, cy, st) for label, cx, cy, st in curves]
+            mesh = heatmap_figure(
+                axes[0, k], depths, sigma_w2, grid, xlabel=r"$\sigma_w^2$",
+                title=("no dropout" if rho == 1.0 else f"dropout, keep rate rho={rho}")
+                + f"\n{s['steps']} steps, width {s['width']}", curves=curves,
+            )
+            axes[0, k].plot(sigma_w2, np.where(l_max > 0, l_max, np.nan), "g^", ms=5,
+                            label="measured L_max")
+            summary["panels"][f"rho={rho:g}"] = {
+                "keep_rate": rho, "sigma_w2": list(sigma_w2), "max_trained_depth": l_max.tolist(),
+                "xi_c": xi.tolist(), "fitted_n": n_fit, "agreement": agreement,
+                "measured_max_depth": float(l_max.max()),
+                "predicted_max_depth": float(PAPER_N * np.nanmax(np.where(np.isinf(xi), np.nan,
+                                                                          xi)))
+                if rho < 1.0 else math.inf,
+            }
+        fig.colorbar(mesh, ax=axes[0, -1], label="training accuracy")
+    finally:
+        bar.close()
+    fig.suptitle(f"Schoenholz et al. (004) Figs. 5-6 on {dataset}: tanh nets, sigma_b2=0.05")
+    result = ExperimentResult("schoenholz_depth", rows, {"heatmap": fig}, summary=summary)
+    result.seconds = timer.seconds
+    result.verdict = _depth_verdict(summary, dataset)
+    return result
+
+
+def _depth_verdict(summary, dataset):
+    lines = [f"schoenholz-depth ({dataset}); a network counts as trained at training accuracy "
+             f">= {summary['threshold']:g}:"]
+    for name, p in summary["panels"].items():
+        n = p["fitted_n"]
+        n_text = f"{n:.1f}" if math.isfinite(n) else "n/a (no boundary inside the grid)"
+        line = (f"  {name}: measured L_max / xi_c = {n_text} (paper: L <~ {PAPER_N:g} xi_c); "
+                f"trained <=> L <= 6 xi_c holds in {100 * p['agreement']:.0f}% of cells")
+        if p["keep_rate"] < 1.0:
+            line += (f"; deepest trained network L = {p['measured_max_depth']:g} vs theory's "
+                     f"max 6 xi_c = {p['predicted_max_depth']:.0f} (paper: about "
+                     f"{PAPER_DROPOUT_MAX_DEPTH} on MNIST)")
+        lines.append(line)
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ gradients (004 Fig. 4)
+
+
+def layer_gradient_norms(model, x, y):
+    """Per-example squared gradient norms ||dE_a/dW^l||^2 = ||delta^l_a||^2 ||x^(l-1)_a||^2 of every
+    Dense kernel of a ``tanh_mlp`` (004 eq. 14), averaged over the examples; cross-entropy loss."""
+    import tensorflow as tf
+
+    dense = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.Dense)]
+    inputs, pre = [], []
+    with tf.GradientTape() as tape:
+        h = tf.convert_to_tensor(x)
+        for i, layer in enumerate(dense):
+            inputs.append(h)
+            z = tf.matmul(h, layer.kernel) + layer.bias
+            tape.watch(z)
+            pre.append(z)
+            h = tf.tanh(z) if i < len(dense) - 1 else z
+        loss = tf.reduce_sum(
+            tf.keras.losses.sparse_categorical_crossentropy(y, h, from_logits=True)
+        )
+    deltas = tape.gradient(loss, pre)
+    norms = [
+        tf.reduce_sum(d**2, axis=1) * tf.reduce_sum(a**2, axis=1) for d, a in zip(deltas, inputs)
+    ]
+    return np.array([float(tf.reduce_mean(n)) for n in norms])
+
+
+def fit_depth_scale(norms, skip=0.1):
+    """Depth scale of the exponential ||dE/dW^l||^2 ~ exp(l / xi) (004 eq. 16): 1 / slope of a
+    least-squares line through log norms, leaving out ``skip`` of the layers at both ends
+    (the transient of q^l and the readout). Positive: gradients vanish towards the input."""
+    norms = np.asarray(norms, dtype=float)
+    n = len(norms)
+    lo, hi = int(skip * n), n - int(skip * n)
+    layers = np.arange(n)[lo:hi]
+    slope = np.polyfit(layers, np.log(norms[lo:hi]), 1)[0]
+    return math.inf if slope == 0 else 1.0 / slope
+
+
+def gradient_experiment(size="default", dataset="digits", data_path=None, seed=0,
+                        progress_bar=True, **overrides) -> ExperimentResult:
+    """Per-layer squared gradient norms of deep random tanh networks and their fitted depth scale
+    against xi_grad = -1 / log chi_1 (Schoenholz et al. (004), Fig. 4, eqs. 15-16).
+
+    The verdict gives, for the sigma_w2 whose |xi_grad| is below a third of the depth (where an
+    exponential is measurable), the median ratio of measured to predicted depth scale and whether
+    the sign (vanishing in the ordered phase, exploding in the chaotic one) matches everywhere.
+    """
+    import tensorflow as tf
+
+    s = pick_size(GRADIENT_SIZES, size, overrides)
+    timer = Timer()
+    (x, y), _ = load_dataset(dataset, data_path, seed=seed)
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(y), s["examples"], replace=False)
+    x, y = x[pick], y[pick]
+    rows, curves = [], {}
+    bar = progress(len(s["sigma_w2"]), "schoenholz-gradients", progress_bar)
+    for j, w2 in enumerate(s["sigma_w2"]):
+        tf.keras.utils.set_random_seed(seed * 1_000_003 + j)
+        model = tanh_mlp(s["depth"], s["width"], x.shape[1], 10, w2, seed=seed * 1_000_003 + j)
+        norms = layer_gradient_norms(model, x, y)[:-1]  # hidden layers (the readout is apart)
+        theory = ContinuousNet(phi="tanh", sigma_w2=w2, sigma_b2=SIGMA_B2)
+        measured = fit_depth_scale(norms)
+        curves[w2] = norms
+        for layer, value in enumerate(norms, start=1):
+            rows.append({"sigma_w2": w2, "layer": layer, "grad_norm2": value,
+                         "xi_grad": theory.xi_grad, "measured_xi": measured})
+        bar.update()
+    bar.close()
+    summary = _gradient_summary(curves, s["depth"])
+    fig = _gradient_figure(curves, summary, s)
+    result = ExperimentResult("schoenholz_gradients", rows, {"gradients": fig}, summary=summary)
+    result.seconds = timer.seconds
+    result.verdict = _gradient_verdict(summary, s, dataset)
+    return result
+
+
+def _gradient_summary(curves, depth):
+    points = []
+    for w2, norms in curves.items():
+        theory = ContinuousNet(phi="tanh", sigma_w2=w2, sigma_b2=SIGMA_B2).xi_grad
+        measured = fit_depth_scale(norms)
+        points.append({"sigma_w2": w2, "xi_grad": theory, "measured_xi": measured,
+                       "measurable": abs(theory) < depth / 3})
+    good = [p for p in points if p["measurable"]]
+    ratios = [p["measured_xi"] / p["xi_grad"] for p in good]
+    return {
+        "points": points,
+        "median_ratio": float(np.median(ratios)) if ratios else math.nan,
+        "signs_agree": all(np.sign(p["measured_xi"]) == np.sign(p["xi_grad"]) for p in good),
+    }
+
+
+def _gradient_figure(curves, summary, s):
+    from matplotlib import colormaps
+
+    fig, axes = new_figure(ncols=2)
+    cmap = colormaps["coolwarm"]
+    lo, hi = min(curves), max(curves)
+    for w2, norms in curves.items():
+        axes[0, 0].semilogy(np.arange(1, len(norms) + 1), norms,
+                            color=cmap((w2 - lo) / max(hi - lo, 1e-12)), lw=1,
+                            label=f"{w2:g}")
+    axes[0, 0].set_xlabel("layer l")
+    axes[0, 0].set_ylabel(r"$\|\nabla_{W^l} E\|_2^2$")
+    axes[0, 0].set_title(f"(a) random tanh net, L={s['depth']}, N={s['width']}", fontsize=9)
+    axes[0, 0].legend(title=r"$\sigma_w^2$", fontsize=6, ncol=2)
+    fine = np.linspace(lo, hi, 300)
+    theory = np.abs([ContinuousNet(phi="tanh", sigma_w2=w, sigma_b2=SIGMA_B2).xi_grad
+                     for w in fine])
+    axes[0, 1].semilogy(fine, theory, "k--", label=r"theory $|\xi_\nabla|$")
+    pts = summary["points"]
+    axes[0, 1].semilogy([p["sigma_w2"] for p in pts], [abs(p["measured_xi"]) for p in pts],
+                        "ro", label="measured")
+    axes[0, 1].set_xlabel(r"$\sigma_w^2$")
+    axes[0, 1].set_ylabel("gradient depth scale")
+    axes[0, 1].set_ylim(0.5, 10 * s["depth"])
+    axes[0, 1].set_title("(b) fitted depth scale vs theory", fontsize=9)
+    axes[0, 1].legend(fontsize=7)
+    fig.suptitle("Schoenholz et al. (004) Fig. 4: gradients of deep random tanh networks")
+    return fig
+
+
+def _gradient_verdict(summary, s, dataset):
+    lines = [f"schoenholz-gradients ({dataset}, depth {s['depth']}, width {s['width']}):"]
+    for p in summary["points"]:
+        mark = "" if p["measurable"] else "  (|xi_grad| > depth/3: too flat to fit)"
+        lines.append(f"  sigma_w2={p['sigma_w2']:<5g} xi_grad={p['xi_grad']:9.2f}  measured "
+                     f"{p['measured_xi']:9.2f}{mark}")
+    lines.append(
+        f"  measured / predicted depth scale: median {summary['median_ratio']:.2f} (paper: "
+        f"'good quantitative agreement'); vanishing in the ordered and exploding in the chaotic "
+        f"phase: {'yes' if summary['signs_agree'] else 'NO'}"
+    )
+    return "\n".join(lines)

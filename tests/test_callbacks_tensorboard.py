@@ -1,0 +1,96 @@
+"""Integration: the real ``tensorboard`` server reads the monitor's log directory; scalars of both
+runs and the custom-scalars layout come back through its HTTP API."""
+
+import bnn_init  # noqa: F401  (first: selects tf-keras)
+
+# isort: split
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bnn_init.callbacks import SignalPropagationMonitor
+
+TENSORBOARD = Path(sys.executable).with_name("tensorboard")
+DEADLINE_S = 60.0
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get_json(base, path, **query):
+    url = f"{base}{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+@pytest.mark.skipif(not TENSORBOARD.exists(), reason="no tensorboard console script beside python")
+def test_tensorboard_server_serves_scalars_and_layout(tmp_path):
+    model = tf.keras.Sequential(
+        [tf.keras.Input((8,))]
+        + [tf.keras.layers.Dense(32, activation="tanh") for _ in range(3)]
+        + [tf.keras.layers.Dense(4)]
+    )
+    model.compile("sgd", loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((64, 8)).astype(np.float32), rng.integers(0, 4, 64)
+    monitor = SignalPropagationMonitor(x[:32], y[:32], log_dir=tmp_path)
+    model.fit(x, y, batch_size=32, epochs=2, verbose=0, callbacks=[monitor])
+    expected_q = monitor.latest["measured"]["q"][1]
+
+    port = free_port()
+    server = subprocess.Popen(
+        [str(TENSORBOARD), "--logdir", str(tmp_path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + DEADLINE_S
+        runs = []
+        while time.monotonic() < deadline and not {"measured", "theory"} <= set(runs):
+            assert server.poll() is None, "tensorboard exited early"
+            try:
+                runs = get_json(base, "/data/runs")
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.5)
+        assert {"measured", "theory"} <= set(runs), f"runs after {DEADLINE_S:g} s: {runs}"
+
+        tag = "signal_propagation/layer_02/q"
+        for run in ("measured", "theory"):
+            points = get_json(base, "/data/plugin/scalars/scalars", run=run, tag=tag)
+            assert [step for _, step, _ in points] == [0, 2, 4]
+        measured = get_json(base, "/data/plugin/scalars/scalars", run="measured", tag=tag)
+        assert measured[-1][2] == pytest.approx(expected_q, rel=1e-6)
+
+        tags = get_json(base, "/data/plugin/scalars/tags")
+        assert {"signal_propagation/layer_04/grad_var", "signal_propagation/layer_01/c"} <= set(
+            tags["theory"]
+        )
+        layout = get_json(base, "/data/plugin/custom_scalars/layout")
+        charts = {
+            category["title"]: [chart["multiline"]["tag"][0] for chart in category["chart"]]
+            for category in layout["category"]
+        }
+        q_category = next(title for title in charts if "q^l" in title)
+        assert charts[q_category] == [f"^signal_propagation/layer_{n:02d}/q$" for n in range(1, 5)]
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

@@ -1,0 +1,58 @@
+"""Shared helpers of bnn_init.experiments: sizes, boundaries, CSV, the seeded training loop."""
+
+import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bnn_init.experiments import common
+
+
+def test_pick_size_and_overrides():
+    presets = {"test": {"a": 1, "b": 2}}
+    assert common.pick_size(presets, "test", {"b": 5, "a": None}) == {"a": 1, "b": 5}
+    with pytest.raises(ValueError, match="size must be one of"):
+        common.pick_size(presets, "huge")
+    with pytest.raises(ValueError, match="unknown setting 'c'"):
+        common.pick_size(presets, "test", {"c": 1})
+
+
+def test_boundary_against_n_xi_c():
+    depths = [10, 20, 40, 80]
+    acc = np.array([[0.9, 0.9, 0.9], [0.9, 0.2, 0.9], [0.1, 0.1, 0.9], [0.1, 0.1, 0.1]])
+    xi = np.array([3.0, 2.0, np.inf])
+    found = common.boundary(depths, acc, xi, threshold=0.5)
+    np.testing.assert_array_equal(found["max_trained_depth"], [20, 10, 40])
+    assert found["fitted_n"] == pytest.approx(np.median([20 / 3, 10 / 2]))
+    # L <= 6 xi: 18 -> depths 10 (col 0); 12 -> 10 (col 1); inf -> all (col 2)
+    assert found["agreement"] == pytest.approx(10 / 12)
+    assert np.isnan(common.boundary([1, 2], [[0.0], [0.0]], [1.0], 0.5)["fitted_n"])
+
+
+def test_write_csv_union_of_columns(tmp_path):
+    path = common.write_csv([{"a": 1, "b": 0.5}, {"a": 2, "c": "x"}], tmp_path / "t.csv")
+    assert path.read_text().splitlines() == ["a,b,c", "1,0.5,", "2,,x"]
+
+
+def test_load_dataset_subset_and_errors():
+    (x, y), (xt, yt) = common.load_dataset("digits", n_train=100, seed=1)
+    assert x.shape == (100, 64) and xt.shape == (450, 64) and x.dtype == np.float32
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        common.load_dataset("cifar")
+    with pytest.raises(ValueError, match="data_path"):
+        common.load_dataset("mnist")
+
+
+def test_train_is_seeded_and_reproducible():
+    (x, y), _ = common.load_dataset("digits", n_train=200, seed=0)
+
+    def run():
+        tf.keras.utils.set_random_seed(3)
+        model = tf.keras.Sequential([tf.keras.Input((64,)), tf.keras.layers.Dense(10)])
+        return common.train(model, (x, y), steps=12, batch_size=32, seed=3, eval_every=6,
+                            optimizer=tf.keras.optimizers.SGD(0.1))
+
+    first, second = run(), run()
+    assert [h["step"] for h in first] == [6, 12]
+    assert first == second
+    assert first[-1]["train_accuracy"] > 0.5

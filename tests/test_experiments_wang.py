@@ -1,0 +1,39 @@
+"""``wang-bnn`` at test size: Wang (000) Tables 1-2 and Figs. 7-8 in seconds."""
+
+import bnn_init  # noqa: F401
+import pytest
+
+from bnn_init.experiments import wang
+
+
+@pytest.fixture(scope="module")
+def result():
+    return wang.experiment(size="test", progress_bar=False)
+
+
+def test_structure(result, tmp_path):
+    s = wang.SIZES["test"]
+    t1 = [r for r in result.rows if r["table"] == "table1"]
+    t2 = [r for r in result.rows if r["table"] == "table2"]
+    grid = [r for r in result.rows if r["table"] == "grid"]
+    assert len(t1) == 3 * s["epochs"] and len(t2) == 3 * s["epochs"]
+    assert len(grid) == len(s["grid_depths"]) * len(s["grid_sigma_w2"])
+    assert set(result.summary["table1"]) == set(wang.CASES)
+    paths = result.save(tmp_path)
+    assert {p.suffix for p in paths} == {".csv", ".png", ".txt"}
+    assert "Table 1 hardtanh" in result.verdict and "Figs. 7-8 plain" in result.verdict
+
+
+def test_hardtanh_case_trains_better_than_sign_case(result):
+    """000 Table 1: case 2 (B_r) ahead of case 1 (Sign) after the first epochs."""
+    t1 = result.summary["table1"]
+    assert t1["hardtanh"][-1] > t1["sign"][-1] + 0.2
+
+
+def test_critical_sigma_trains_deep_network_that_ordered_one_cannot(result):
+    """Figs. 7-8 / theory: at depth 30, sigma_w2 = 1 (critical, xi_c infinite) trains and
+    sigma_w2 = 0.25 (6 xi_c = 4.3) does not."""
+    grid = {(r["depth"], r["sigma_w2"]): r["train_accuracy"] for r in result.rows
+            if r["table"] == "grid"}
+    assert grid[(30, 1.0)] > grid[(30, 0.25)] + 0.3
+    assert result.summary["grid"]["plain"]["agreement"] >= 0.75
