@@ -43,8 +43,13 @@ def main(argv=None) -> int:
         paths = result.save(args.out)
         print(result.verdict, flush=True)
         size_flag = "" if args.size == "default" else f" --size {args.size}"
-        lines = [f"### `{name}`", "", f"`bnn-init reproduce {name}{size_flag}` "
-                 f"({result.seconds / 60:.1f} min on this machine)", ""]
+        lines = [
+            f"### `{name}`",
+            "",
+            f"`bnn-init reproduce {name}{size_flag}` "
+            f"({result.seconds / 60:.1f} min on this machine)",
+            "",
+        ]
         for path in paths:
             if path.suffix == ".png":
                 lines.append(f"![{name}]({args.out.as_posix()}/{path.name})")

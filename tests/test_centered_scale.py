@@ -1,11 +1,11 @@
 """CenteredScale (Sari et al. (003), Table 2 "centred, fixed scale") against numpy."""
 
-import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
 import larq as lq
 import numpy as np
 import pytest
 import tensorflow as tf
 
+import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
 from bnn_init.layers.centered_scale import CenteredScale
 
 
@@ -14,7 +14,11 @@ def _binary_conv_model(layer):
         [
             tf.keras.Input((6, 6, 4)),
             lq.layers.QuantConv2D(
-                8, 3, input_quantizer="ste_sign", kernel_quantizer="ste_sign", use_bias=False,
+                8,
+                3,
+                input_quantizer="ste_sign",
+                kernel_quantizer="ste_sign",
+                use_bias=False,
                 kernel_initializer=tf.keras.initializers.GlorotUniform(1),
             ),
             layer,
@@ -52,8 +56,7 @@ def test_fan_in_is_read_from_the_producing_layer():
     layer = model.layers[-1]
     assert layer.fan_in == 3 * 3 * 4
     assert layer.variance == 2.0 * 36
-    dense = tf.keras.Sequential([tf.keras.Input((12,)), tf.keras.layers.Dense(5),
-                                 CenteredScale()])
+    dense = tf.keras.Sequential([tf.keras.Input((12,)), tf.keras.layers.Dense(5), CenteredScale()])
     assert dense.layers[-1].variance == 12.0
     # A binary dot product of K terms +-1 has variance K: the output has unit variance.
     x = np.random.default_rng(2).normal(size=(256, 6, 6, 4)).astype(np.float32)
@@ -101,16 +104,32 @@ def test_exports_through_lce_as_a_folded_affine(tmp_path):
         from bnn_init.export.support import Verdict
 
         export.register_layer("CenteredScale", lambda layer: Verdict("float"))
-    model = tf.keras.Sequential([
-        tf.keras.Input((6, 6, 4)),
-        lq.layers.QuantConv2D(8, 3, padding="same", pad_values=1.0, use_bias=False,
-                              input_quantizer="ste_sign", kernel_quantizer="ste_sign"),
-        CenteredScale(),
-        lq.layers.QuantConv2D(8, 3, padding="same", pad_values=1.0, use_bias=False,
-                              input_quantizer="ste_sign", kernel_quantizer="ste_sign"),
-        CenteredScale(),
-        tf.keras.layers.GlobalAveragePooling2D(),
-    ])
+    model = tf.keras.Sequential(
+        [
+            tf.keras.Input((6, 6, 4)),
+            lq.layers.QuantConv2D(
+                8,
+                3,
+                padding="same",
+                pad_values=1.0,
+                use_bias=False,
+                input_quantizer="ste_sign",
+                kernel_quantizer="ste_sign",
+            ),
+            CenteredScale(),
+            lq.layers.QuantConv2D(
+                8,
+                3,
+                padding="same",
+                pad_values=1.0,
+                use_bias=False,
+                input_quantizer="ste_sign",
+                kernel_quantizer="ste_sign",
+            ),
+            CenteredScale(),
+            tf.keras.layers.GlobalAveragePooling2D(),
+        ]
+    )
     x = np.random.default_rng(4).normal(size=(32, 6, 6, 4)).astype(np.float32)
     model(x, training=True)
     report = export.export_lce(model, tmp_path / "m.tflite", sample_inputs=x)

@@ -2,9 +2,9 @@
 
 import argparse
 
-import bnn_init  # noqa: F401
 import pytest
 
+import bnn_init  # noqa: F401
 from bnn_init.experiments import cli
 
 
@@ -27,8 +27,9 @@ def test_every_experiment_is_a_reproduce_name():
 
 
 def test_mnist_without_path_is_a_value_error(tmp_path):
-    args = _parser().parse_args(["reproduce", "sari-init", "--dataset", "mnist", "--out",
-                                 str(tmp_path)])
+    args = _parser().parse_args(
+        ["reproduce", "sari-init", "--dataset", "mnist", "--out", str(tmp_path)]
+    )
     with pytest.raises(ValueError, match="--data-path"):
         args.func(args)
     with pytest.raises(ValueError, match="experiment must be one of"):

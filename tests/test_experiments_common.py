@@ -1,10 +1,10 @@
 """Shared helpers of bnn_init.experiments: sizes, boundaries, CSV, the seeded training loop."""
 
-import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
 import numpy as np
 import pytest
 import tensorflow as tf
 
+import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
 from bnn_init.experiments import common
 
 
@@ -49,8 +49,15 @@ def test_train_is_seeded_and_reproducible():
     def run():
         tf.keras.utils.set_random_seed(3)
         model = tf.keras.Sequential([tf.keras.Input((64,)), tf.keras.layers.Dense(10)])
-        return common.train(model, (x, y), steps=12, batch_size=32, seed=3, eval_every=6,
-                            optimizer=tf.keras.optimizers.SGD(0.1))
+        return common.train(
+            model,
+            (x, y),
+            steps=12,
+            batch_size=32,
+            seed=3,
+            eval_every=6,
+            optimizer=tf.keras.optimizers.SGD(0.1),
+        )
 
     first, second = run(), run()
     assert [h["step"] for h in first] == [6, 12]

@@ -3,9 +3,9 @@
 import argparse
 import csv
 
-import bnn_init  # noqa: F401
 import pytest
 
+import bnn_init  # noqa: F401
 from bnn_init.experiments import cli, sari
 
 
@@ -14,8 +14,9 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("sari")
     parser = argparse.ArgumentParser()
     cli.add_parser(parser.add_subparsers())
-    args = parser.parse_args(["reproduce", "sari-init", "--size", "test", "--no-progress",
-                              "--out", str(out)])
+    args = parser.parse_args(
+        ["reproduce", "sari-init", "--size", "test", "--no-progress", "--out", str(out)]
+    )
     assert args.func(args) == 0
     return out
 

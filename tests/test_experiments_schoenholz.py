@@ -2,9 +2,9 @@
 
 import math
 
-import bnn_init  # noqa: F401
 import pytest
 
+import bnn_init  # noqa: F401
 from bnn_init.experiments import schoenholz
 
 
@@ -35,8 +35,10 @@ def test_dropout_bounds_the_depth_scale():
     """004 sec. 3.1: with dropout xi_c is finite at every sigma_w2 (the panel's theory)."""
     from bnn_init.theory import ContinuousNet
 
-    xi = [ContinuousNet(phi="tanh", sigma_w2=w, sigma_b2=0.05, dropout_rate=0.02).xi_c
-          for w in (1.5, 1.76, 2.0, 2.5)]
+    xi = [
+        ContinuousNet(phi="tanh", sigma_w2=w, sigma_b2=0.05, dropout_rate=0.02).xi_c
+        for w in (1.5, 1.76, 2.0, 2.5)
+    ]
     assert all(math.isfinite(v) for v in xi) and 6 * max(xi) < 100
 
 

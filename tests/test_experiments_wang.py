@@ -1,8 +1,8 @@
 """``wang-bnn`` at test size: Wang (000) Tables 1-2 and Figs. 7-8 in seconds."""
 
-import bnn_init  # noqa: F401
 import pytest
 
+import bnn_init  # noqa: F401
 from bnn_init.experiments import wang
 
 
@@ -33,7 +33,10 @@ def test_hardtanh_case_trains_better_than_sign_case(result):
 def test_critical_sigma_trains_deep_network_that_ordered_one_cannot(result):
     """Figs. 7-8 / theory: at depth 30, sigma_w2 = 1 (critical, xi_c infinite) trains and
     sigma_w2 = 0.25 (6 xi_c = 4.3) does not."""
-    grid = {(r["depth"], r["sigma_w2"]): r["train_accuracy"] for r in result.rows
-            if r["table"] == "grid"}
+    grid = {
+        (r["depth"], r["sigma_w2"]): r["train_accuracy"]
+        for r in result.rows
+        if r["table"] == "grid"
+    }
     assert grid[(30, 1.0)] > grid[(30, 0.25)] + 0.3
     assert result.summary["grid"]["plain"]["agreement"] >= 0.75

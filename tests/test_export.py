@@ -2,7 +2,11 @@
 
 import argparse
 import os
+import re
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before TensorFlow loads
 
@@ -13,7 +17,12 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import bnn_init  # noqa: E402,F401  (sets up tf-keras)
-from bnn_init.export import ExportVerificationError, export_lce, export_tflite  # noqa: E402
+from bnn_init.export import (  # noqa: E402
+    ExportVerificationError,
+    export_lce,
+    export_tflite,
+    measure_latency,
+)
 from bnn_init.export.int8 import FakeQuant  # noqa: E402
 from bnn_init.export.report import parse  # noqa: E402
 from bnn_init.export.rewrite import judge_model, prepare  # noqa: E402
@@ -216,12 +225,12 @@ def test_float_tflite_baseline(tmp_path, mlp_export):
 
 
 def test_cli_exports_a_saved_keras_model(tmp_path, capsys):
-    from bnn_init.export.cli import add_export_parser
+    from bnn_init.export.cli import add_parser
 
     model = binary_convnet()
     model.save(tmp_path / "net.keras")
     parser = argparse.ArgumentParser()
-    add_export_parser(parser.add_subparsers())
+    add_parser(parser.add_subparsers())
     args = parser.parse_args(["export", str(tmp_path / "net.keras"), str(tmp_path / "net.tflite")])
     assert args.func(args) == 0
     assert "LceBconv2d x3" in capsys.readouterr().out
@@ -241,3 +250,92 @@ def test_fake_quant_round_trips(tmp_path, fmt):
     assert loaded.predict(x, verbose=0).max() <= 2.0 + 1e-6
     with pytest.raises(ValueError, match="need min < max"):
         FakeQuant(1.0, 1.0)
+
+
+def test_mfb_network_exports_bitpacked_with_exact_parity(tmp_path):
+    from bnn_init.datasets import load_digits
+    from bnn_init.training import MFBNetwork
+
+    (x, y), (x_test, _) = load_digits(add_bias=True)
+    net = MFBNetwork(x.shape[1], 8, 10, seed=0)
+    net.fit(x[:400], y[:400], epochs=1, verbose=0)
+    rep = export_lce(net, tmp_path / "mfb.tflite", sample_inputs=x_test[:128])
+    # hidden: float input, +-1 kernel (float op); converging output: masked {-1, 0, +1} kernel
+    # exported as the mean of two bitpacked binary layers
+    assert rep.op_counts["LceBconv2d"] == 1 and rep.op_counts["FULLY_CONNECTED"] == 1
+    assert rep.actual_bytes["converging_output"] == rep.predicted_bytes["converging_output"]
+    assert rep.actual_bytes["converging_output"] == 2 * 10 * 3 * 4 + 8 * 2 * 10  # 80 -> 2 x 10
+    assert rep.actual_bytes["hidden"] == rep.predicted_bytes["hidden"] == 65 * 80 * 4
+    assert rep.parity["max_abs_diff"] == 0.0 and rep.parity["argmax_agreement"] == 1.0
+    scores = lce.testing.Interpreter((tmp_path / "mfb.tflite").read_bytes()).predict(x_test)
+    np.testing.assert_array_equal(scores, net.map_scores(x_test))
+
+
+def test_ternary_conv_with_bias_and_activation_is_split_exactly(tmp_path):
+    tf.keras.utils.set_random_seed(0)
+    inp = tf.keras.Input((6, 6, 40))
+    conv = lq.layers.QuantConv2D(
+        8, 3, padding="same", pad_values=1.0, input_quantizer="ste_sign", activation="relu"
+    )
+    model = tf.keras.Model(inp, conv(inp))
+    levels = np.random.default_rng(0).integers(-1, 2, size=conv.kernel.shape)
+    conv.set_weights([levels.astype(np.float32), np.linspace(-3, 3, 8).astype(np.float32)])
+    rep = export_lce(model, tmp_path / "ternary.tflite")
+    assert rep.op_counts["LceBconv2d"] == 1 and "CONV_2D" not in rep.op_counts
+    assert rep.op_counts["AVERAGE_POOL_2D"] == 1
+    assert rep.parity["max_abs_diff"] < 1e-4 and rep.parity["argmax_agreement"] == 1.0
+    assert any("{-1, 0, +1}" in note for note in rep.notes)
+
+
+def test_quantization_aware_bnn_exports_int8_float_layers(tmp_path):
+    import tensorflow_model_optimization as tfmot
+
+    tf.keras.utils.set_random_seed(0)
+    annotate = tfmot.quantization.keras.quantize_annotate_layer
+    inp = tf.keras.Input((64,))
+    stem = tf.keras.layers.Dense(WIDTH, bias_initializer="random_normal", name="stem")
+    x = annotate(stem)(inp)
+    x = _bn()(lq.layers.QuantDense(WIDTH, **BIN)(x))
+    x = _bn()(lq.layers.QuantDense(10, **BIN)(x))
+    with tfmot.quantization.keras.quantize_scope({"QuantDense": lq.layers.QuantDense}):
+        model = tfmot.quantization.keras.quantize_apply(tf.keras.Model(inp, x))
+    rep = export_lce(model, tmp_path / "qat.tflite")  # int8 from tfmot's fake-quant ranges
+    assert rep.op_counts["LceBconv2d"] == 2
+    assert rep.actual_bytes["quant_stem"] == rep.predicted_bytes["quant_stem"]
+    assert rep.actual_bytes["quant_stem"] == 64 * WIDTH + 4 * WIDTH  # int8 kernel, int32 bias
+    assert rep.parity["argmax_agreement"] >= 0.9
+    assert any("quantization-aware" in note for note in rep.notes)
+
+
+def test_measure_latency(mlp_export):
+    _, path, _ = mlp_export
+    x = np.random.default_rng(0).standard_normal((4, 64)).astype(np.float32)
+    seconds = measure_latency(path, x, runs=20)
+    assert 0 < seconds < 0.1
+    assert 0 < measure_latency(path.read_bytes(), runs=5, warmup=0) < 0.1
+    with pytest.raises(ValueError, match="runs=0"):
+        measure_latency(path, runs=0)
+    with pytest.raises(ValueError, match=r"inputs has shape \(4, 32\)"):
+        measure_latency(path, x[:, :32])
+    with pytest.raises(ValueError, match="is not a file"):
+        measure_latency(path.parent / "missing.tflite")
+    with pytest.raises(TypeError, match="flatbuffer_or_path"):
+        measure_latency(42)
+
+
+def test_export_int8_example_runs_quick():
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, str(root / "examples" / "export_int8.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=40,
+        cwd=root,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert "LceBconv2d x2" in out and "FULLY_CONNECTED x1" in out
+    keras, lce_int8 = map(
+        float, re.search(r"Keras ([\d.]+), int8 LCE flatbuffer ([\d.]+)", out).groups()
+    )
+    assert keras > 0.7 and abs(keras - lce_int8) < 0.05

@@ -15,8 +15,11 @@ inputs, slope at c* without 1/rho (5); LRT noise terms of binary vs continuous n
 sampled binary neurons (9); coupled finite differences for correlation slopes (10).
 """
 
+import warnings
+
 import numpy as np
 import pytest
+from scipy.integrate import IntegrationWarning, quad
 from scipy.optimize import brentq
 from scipy.special import erf
 
@@ -437,9 +440,10 @@ def _triple_couple(k):
 
 @pytest.mark.parametrize("sigma_w2", [CRITICAL_TANH, 3.0], ids=["critical", "chaotic"])
 def test_dropout_slope_at_c_star_has_no_one_over_rho(sigma_w2):
-    keep, delta = 0.8, 0.05
+    rate, delta = 0.2, 0.05
+    keep = 1.0 - rate
     block = Continuous(
-        "tanh", sigma_w2, SIGMA_B2, dropout_rate=1 - keep, couple=_triple_couple(SLOPE_PAIRS)
+        "tanh", sigma_w2, SIGMA_B2, dropout_rate=rate, couple=_triple_couple(SLOPE_PAIRS)
     )
     model = block.model
     c_lo, c_hi = model.c_star - delta, model.c_star + delta
@@ -592,12 +596,6 @@ def test_deterministic_surrogate_critical_limit_is_pi_over_four_kappa_squared(ka
     assert abs(tiny - limit) < 1e-3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="critical(sigma_b2=0, kappa=1) returns pi/4 + 1.5e-10 (kappa=1.5: +2.5e-9): above the "
-    "critical sigma_m2, q* leaves 0 and chi_1 - 1 = O((sigma_m2 - pi/4)^2), so brentq cannot pin "
-    "the root; at sigma_b2 = 0 the closed form pi / (4 kappa^2) would be exact",
-)
 def test_deterministic_surrogate_critical_at_zero_bias_is_exact():
     solved = DeterministicSurrogate.critical(sigma_b2=0.0, kappa=1.0).sigma_m2
     assert abs(solved - np.pi / 4) <= 1e-12
@@ -624,3 +622,37 @@ def test_lrt_and_sign_critical_points():
     for sigma_b2 in (0.0, 0.3):
         with pytest.raises(NoCriticalPoint, match="chaotic"):
             SignNet.critical(sigma_b2=sigma_b2)
+
+
+# ---- tanh moments against adaptive quadrature ------------------------------------------------------
+
+
+def _tanh_reference(sigma_w2, sigma_b2):
+    """(q*, chi_1) of ContinuousNet(tanh) by scipy.integrate.quad and brentq (004 eqs. 3, 7)."""
+
+    def expect(f, q):
+        density = lambda z: f(np.sqrt(q) * z) * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)  # noqa: E731
+        return 2.0 * quad(density, 0.0, np.inf, epsabs=1e-15, epsrel=1e-13, limit=500)[0]
+
+    q_map = lambda q: sigma_w2 * expect(lambda u: np.tanh(u) ** 2, q) + sigma_b2  # noqa: E731
+    q_star = brentq(lambda q: q_map(q) - q, 1e-6, 100.0, xtol=1e-14)
+    return q_star, sigma_w2 * expect(lambda u: (1.0 - np.tanh(u) ** 2) ** 2, q_star)
+
+
+@pytest.mark.parametrize(
+    "sigma_w2",
+    [
+        0.5,
+        2.0,
+        4.0,
+        16.0,
+        32.0,
+    ],
+)
+def test_tanh_moments_agree_with_adaptive_quadrature(sigma_w2):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IntegrationWarning)
+        q_star, chi1 = _tanh_reference(sigma_w2, 0.05)
+    model = ContinuousNet(phi="tanh", sigma_w2=sigma_w2, sigma_b2=0.05)
+    assert model.q_star == pytest.approx(q_star, rel=1e-6)
+    assert model.chi1 == pytest.approx(chi1, rel=1e-6)

@@ -194,12 +194,6 @@ def test_phase_diagram_equals_per_point_models(family, data):
                 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="HardTanhBNN(r=array) fails in HardTanh.__init__ (float(r): 'only length-1 arrays can be "
-    "converted'), so r cannot span a phase diagram; DeterministicSurrogate's kappa likewise",
-)
 @pytest.mark.parametrize(
     "cls, axes",
     [

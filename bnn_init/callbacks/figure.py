@@ -23,22 +23,22 @@ def profile_figure(measured, theory=None, title=None) -> Figure:
 
     Args:
         measured: mapping with arrays ``q``, ``c`` and optionally ``grad_var`` (length L).
-        theory: None or a mapping of the same keys (a `prediction.Prediction` works via ``vars``).
+        theory: None or a mapping of the same keys (the theory's curves).
         title: figure title.
     """
     theory = theory or {}
     figure = Figure(figsize=(9.0, 2.8), dpi=72)
     FigureCanvasAgg(figure)
+    # a fixed layout: tight_layout would take most of the rendering time
+    figure.subplots_adjust(left=0.06, right=0.99, bottom=0.17, top=0.8, wspace=0.28)
     for index, (key, label, log) in enumerate(_PANELS):
         axes = figure.add_subplot(1, 3, index + 1)
-        for source, style in ((theory, "-"), (measured, "o")):
+        for source, style, name in ((theory, "-", "theory"), (measured, "o", "measured")):
             values = source.get(key)
             if values is None:
                 continue
             values = np.asarray(values, dtype=np.float64)
-            depth = np.arange(1, values.size + 1)
-            name = "theory" if source is theory else "measured"
-            axes.plot(depth, values, style, markersize=3, label=name)
+            axes.plot(np.arange(1, values.size + 1), values, style, markersize=3, label=name)
         if log:
             axes.set_yscale("log")
         axes.set_xlabel("layer $l$")
@@ -46,7 +46,6 @@ def profile_figure(measured, theory=None, title=None) -> Figure:
     figure.axes[0].legend(fontsize="small")
     if title:
         figure.suptitle(title, fontsize="small")
-    figure.tight_layout()
     return figure
 
 

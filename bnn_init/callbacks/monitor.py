@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import tensorflow as tf
@@ -123,6 +124,7 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
         self._supports_tf_logs = True  # the monitor never reads the training logs
         self._set_up_for = None
         self._said = set()
+        self._renderer = None
 
     # ---------------------------------------------------------------- set-up
     def _say_once(self, key, line):
@@ -134,6 +136,7 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
         model = self.model
         if self._set_up_for is model:
             return
+        self.wait()  # what is pending for a previous model
         description = mean_field.describe(model)
         monitored = description.layers if self.layers == "auto" else self._resolve(self.layers)
         if not monitored:
@@ -157,6 +160,7 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
         self._writer = SummaryWriter(self.log_dir) if self.log_dir is not None else None
         if self._writer is not None:
             self._writer.write_layout(len(monitored))
+        self._images = []  # pending image renderings (matplotlib runs beside training)
         self._previous_kernels = None
         self._warned_non_finite = False
         self._set_up_for = model
@@ -197,7 +201,7 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
             print(f"{_PREFIX} {line}")
             if self._writer is not None:
                 self._writer.text(self._step(), "signal_propagation/verdict", line)
-        self.measure()
+        self.measure(wait=False)
 
     def _implements_train_batch_hooks(self):
         return self.every_n_steps is not None
@@ -217,17 +221,30 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
     def _measure_into(self, logs, step):
         """Measure at ``step`` (once: an epoch end on a logged step reuses that measurement)."""
         if self.latest is None or self.latest["step"] != step:
-            self.measure(step)
+            self.measure(step, wait=False)
         if logs is not None:
             logs.update(self.latest["headline"])
 
     def on_train_end(self, logs=None):
+        self.wait()
+
+    def wait(self):
+        """Block until every image of the logs so far is written, and flush the event files."""
+        if self._set_up_for is None:
+            return
+        pending, self._images = self._images, []
+        for future in pending:
+            future.result()  # re-raises a rendering error here
         if self._writer is not None:
             self._writer.flush()
 
     # ---------------------------------------------------------------- one measurement
-    def measure(self, step=None):
-        """Probe the model now, write the summaries, and return the headline numbers."""
+    def measure(self, step=None, wait=True):
+        """Probe the model now, write the summaries, and return the headline numbers.
+
+        The per-log image is rendered in a background thread; ``wait=True`` waits for it (the
+        Keras hooks pass False and wait at train end).
+        """
         self._set_up()
         step = self._step() if step is None else step
         out = self._probe(self.probe_x, self.probe_y if self._with_labels else None)
@@ -240,6 +257,8 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
             self._write(step, measured, prediction, fitted)
         self.latest = dict(step=step, measured=measured, prediction=prediction, fitted=fitted)
         self.latest["headline"] = headline
+        if wait:
+            self.wait()
         return headline
 
     def _statistics(self, out):
@@ -351,7 +370,15 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
             values[depth_scale_tag("xi_c")] = prediction.xi_c
             values[depth_scale_tag("xi_grad")] = prediction.xi_grad
             self._writer.scalars("theory", step, values)
+        self._writer.flush()
         title = f"step {step}" + ("" if self._theory is None else f", theory {self._theory!r}")
+        if self._renderer is None:
+            self._renderer = ThreadPoolExecutor(1, thread_name_prefix="signal-propagation-image")
+        self._images.append(
+            self._renderer.submit(self._write_image, step, measured, theory_curves, title)
+        )
+
+    def _write_image(self, step, measured, theory_curves, title):
         self._writer.image(step, profile_png(measured, theory_curves, title))
         self._writer.flush()
 

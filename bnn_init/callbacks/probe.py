@@ -108,9 +108,10 @@ class Probe:
     ``tf.function`` (traced once per probe batch shape).
 
     Example:
-        >>> probe = Probe(model, monitored_layers(model), per_example_loss(model.loss))
+        >>> from bnn_init.theory.describe import monitored_layers
+        >>> probe = Probe(model, monitored_layers(model), per_example_loss(model.loss))  # doctest: +SKIP
         >>> out = probe(x, y)        # doctest: +SKIP
-        >>> out["h"][0].shape, out["delta"][0].shape, len(out["kernel_grad"])
+        >>> out["h"][0].shape, out["delta"][0].shape, len(out["kernel_grad"])  # doctest: +SKIP
         ((128, 512), (128, 512), 10)
 
     Args:

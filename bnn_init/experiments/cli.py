@@ -72,13 +72,22 @@ def add_parser(subparsers):
         p = sub.add_parser(name, help=text, description=text)
         size = p.add_mutually_exclusive_group()
         size.add_argument("--size", choices=SIZES, default="default", help="run size (default)")
-        size.add_argument("--quick", dest="size", action="store_const", const="quick",
-                          help="same as --size quick: a few minutes on 2 CPU cores")
+        size.add_argument(
+            "--quick",
+            dest="size",
+            action="store_const",
+            const="quick",
+            help="same as --size quick: a few minutes on 2 CPU cores",
+        )
         p.add_argument("--dataset", choices=DATASETS, default="digits", help="data (digits)")
         p.add_argument("--data-path", default=None, help="mnist.npz or IDX folder for mnist")
         p.add_argument("--seed", type=int, default=0, help="base random seed (0)")
-        p.add_argument("--out", type=Path, default=Path("runs/reproduce"),
-                       help="output folder (runs/reproduce)")
+        p.add_argument(
+            "--out",
+            type=Path,
+            default=Path("runs/reproduce"),
+            help="output folder (runs/reproduce)",
+        )
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
         p.set_defaults(func=partial(_run, name))
     for module in PLUGINS:
@@ -94,7 +103,11 @@ def _run(name, args) -> int:
     if args.dataset == "mnist" and args.data_path is None:
         raise ValueError("--dataset mnist needs --data-path (a mnist.npz or IDX folder)")
     result = run_experiment(
-        name, size=args.size, dataset=args.dataset, data_path=args.data_path, seed=args.seed,
+        name,
+        size=args.size,
+        dataset=args.dataset,
+        data_path=args.data_path,
+        seed=args.seed,
         progress_bar=not args.no_progress,
     )
     paths = result.save(args.out)

@@ -159,7 +159,9 @@ def accuracy(model, x, y, batch_size=1024) -> float:
     correct = 0
     for start in range(0, len(y), batch_size):
         logits = model(x[start : start + batch_size], training=False)
-        correct += int(np.sum(np.argmax(np.asarray(logits), axis=1) == y[start : start + batch_size]))
+        correct += int(
+            np.sum(np.argmax(np.asarray(logits), axis=1) == y[start : start + batch_size])
+        )
     return correct / len(y)
 
 
@@ -181,7 +183,7 @@ def train(model, data, *, steps, batch_size, optimizer, seed, eval_every=None, t
         with tf.GradientTape() as tape:
             loss = loss_fn(yb, model(xb, training=True))
         grads = tape.gradient(loss, variables)
-        optimizer.apply_gradients(zip(grads, variables))
+        optimizer.apply_gradients(zip(grads, variables, strict=True))
         return loss
 
     rng = np.random.default_rng(seed)
@@ -240,8 +242,12 @@ def heatmap_figure(ax, depths, xs, grid, *, xlabel, title, curves=(), vmin=0.0, 
 
     xs, depths = np.asarray(xs, float), np.asarray(depths, float)
     mesh = ax.pcolormesh(
-        _edges(xs), _edges(depths), np.asarray(grid), cmap="inferno",
-        norm=colors.Normalize(vmin, vmax), shading="flat",
+        _edges(xs),
+        _edges(depths),
+        np.asarray(grid),
+        cmap="inferno",
+        norm=colors.Normalize(vmin, vmax),
+        shading="flat",
     )
     for label, cx, cy, style in curves:
         ax.plot(cx, cy, style, lw=1.2, label=label)

@@ -44,17 +44,40 @@ PAPER_TABLE1 = {
     "MobileNetv1": {"glorot": 71.7, 0.1: 68.9, 0.01: 71.2, 1e-3: 73.1, 1e-4: 73.2},
 }
 PAPER_TABLE2 = {
-    "batchnorm": (86.9, 88.8), "centred_fixed": (78.9, 79.6), "centred": (14.5, 31.7),
+    "batchnorm": (86.9, 88.8),
+    "centred_fixed": (78.9, 79.6),
+    "centred": (14.5, 31.7),
     "none": (15.0, 31.7),
 }
 
 SIZES = {
-    "test": dict(filters=(16, 32), epochs=3, batch_size=32, n_train=500, seeds=1,
-                 learning_rate=1e-3, inits=("glorot", 1e-3)),
-    "quick": dict(filters=(32, 64), epochs=8, batch_size=64, n_train=None, seeds=2,
-                  learning_rate=1e-3, inits=INITS),
-    "default": dict(filters=(64, 128), epochs=15, batch_size=64, n_train=None, seeds=3,
-                    learning_rate=1e-3, inits=INITS),
+    "test": dict(
+        filters=(16, 32),
+        epochs=3,
+        batch_size=32,
+        n_train=500,
+        seeds=1,
+        learning_rate=1e-3,
+        inits=("glorot", 1e-3),
+    ),
+    "quick": dict(
+        filters=(32, 64),
+        epochs=8,
+        batch_size=64,
+        n_train=None,
+        seeds=2,
+        learning_rate=1e-3,
+        inits=INITS,
+    ),
+    "default": dict(
+        filters=(64, 128),
+        epochs=15,
+        batch_size=64,
+        n_train=None,
+        seeds=3,
+        learning_rate=1e-3,
+        inits=INITS,
+    ),
 }
 
 
@@ -72,8 +95,9 @@ def _norm_layer(norm):
     return None
 
 
-def binary_convnet(image_shape, n_out, *, filters=(64, 128), norm="batchnorm", init="glorot",
-                   seed=0):
+def binary_convnet(
+    image_shape, n_out, *, filters=(64, 128), norm="batchnorm", init="glorot", seed=0
+):
     """Float conv -> 2 x [binary conv, binary conv, max-pool] over ``filters`` -> ReLU -> float
     dense (003 sec. 4). ``norm`` (one of `NORMS`) follows every convolution; ``init`` is
     "glorot" or the variance of `ConstantVariance` (uniform) for the binary kernels."""
@@ -88,30 +112,54 @@ def binary_convnet(image_shape, n_out, *, filters=(64, 128), norm="batchnorm", i
         raise ValueError(f"init must be 'glorot' or a variance > 0, got {init!r}")
     one_d = image_shape[1] == 1  # MNIST-1D: (40, 1, 1) signals get (3, 1) kernels
     kernel, pool = ((3, 1), (2, 1)) if one_d else ((3, 3), (2, 2))
-    layers = [tf.keras.Input(image_shape),
-              tf.keras.layers.Conv2D(filters[0], kernel, padding="same", use_bias=False,
-                                     kernel_initializer=tf.keras.initializers.GlorotUniform(seed))]
+    layers = [
+        tf.keras.Input(image_shape),
+        tf.keras.layers.Conv2D(
+            filters[0],
+            kernel,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=tf.keras.initializers.GlorotUniform(seed),
+        ),
+    ]
     layers.append(_norm_layer(norm))
     k = 0
     for width in filters:
         for _ in range(2):
             k += 1
-            kernel_init = (tf.keras.initializers.GlorotUniform(seed + k) if init == "glorot"
-                           else ConstantVariance(init, seed=seed + k))
-            layers.append(lq.layers.QuantConv2D(
-                width, kernel, padding="same", pad_values=1.0, use_bias=False,
-                input_quantizer="ste_sign", kernel_quantizer="ste_sign",
-                kernel_constraint="weight_clip", kernel_initializer=kernel_init))
+            kernel_init = (
+                tf.keras.initializers.GlorotUniform(seed + k)
+                if init == "glorot"
+                else ConstantVariance(init, seed=seed + k)
+            )
+            layers.append(
+                lq.layers.QuantConv2D(
+                    width,
+                    kernel,
+                    padding="same",
+                    pad_values=1.0,
+                    use_bias=False,
+                    input_quantizer="ste_sign",
+                    kernel_quantizer="ste_sign",
+                    kernel_constraint="weight_clip",
+                    kernel_initializer=kernel_init,
+                )
+            )
             layers.append(_norm_layer(norm))
         layers.append(tf.keras.layers.MaxPooling2D(pool))
-    layers += [tf.keras.layers.Flatten(), tf.keras.layers.ReLU(),
-               tf.keras.layers.Dense(n_out, kernel_initializer=tf.keras.initializers.GlorotUniform(
-                   seed + 99))]
+    layers += [
+        tf.keras.layers.Flatten(),
+        tf.keras.layers.ReLU(),
+        tf.keras.layers.Dense(
+            n_out, kernel_initializer=tf.keras.initializers.GlorotUniform(seed + 99)
+        ),
+    ]
     return tf.keras.Sequential([layer for layer in layers if layer is not None])
 
 
-def experiment(size="default", dataset="digits", data_path=None, seed=0, progress_bar=True,
-               **overrides) -> ExperimentResult:
+def experiment(
+    size="default", dataset="digits", data_path=None, seed=0, progress_bar=True, **overrides
+) -> ExperimentResult:
     """Sari et al. (003) Tables 1-2 on a small binary conv net (see the module docstring).
 
     Example:
@@ -136,25 +184,44 @@ def experiment(size="default", dataset="digits", data_path=None, seed=0, progres
             for rep in range(s["seeds"]):
                 run_seed = seed * 1_000 + rep
                 tf.keras.utils.set_random_seed(run_seed)
-                model = binary_convnet(shape, int(y.max()) + 1, filters=s["filters"], norm=norm,
-                                       init=init, seed=run_seed)
-                hist = train(model, (x, y), steps=s["epochs"] * per_epoch,
-                             batch_size=s["batch_size"],
-                             optimizer=tf.keras.optimizers.Adam(s["learning_rate"]),
-                             seed=run_seed, eval_every=per_epoch, test=test)
-                rows.append({
-                    "table": table, "norm": norm, "init": init, "seed": run_seed,
-                    "best_test_accuracy": max(h["test_accuracy"] for h in hist),
-                    "final_train_accuracy": hist[-1]["train_accuracy"],
-                    "final_loss": hist[-1]["loss"], "epochs": len(hist),
-                })
+                model = binary_convnet(
+                    shape,
+                    int(y.max()) + 1,
+                    filters=s["filters"],
+                    norm=norm,
+                    init=init,
+                    seed=run_seed,
+                )
+                hist = train(
+                    model,
+                    (x, y),
+                    steps=s["epochs"] * per_epoch,
+                    batch_size=s["batch_size"],
+                    optimizer=tf.keras.optimizers.Adam(s["learning_rate"]),
+                    seed=run_seed,
+                    eval_every=per_epoch,
+                    test=test,
+                )
+                rows.append(
+                    {
+                        "table": table,
+                        "norm": norm,
+                        "init": init,
+                        "seed": run_seed,
+                        "best_test_accuracy": max(h["test_accuracy"] for h in hist),
+                        "final_train_accuracy": hist[-1]["train_accuracy"],
+                        "final_loss": hist[-1]["loss"],
+                        "epochs": len(hist),
+                    }
+                )
                 bar.update()
                 bar.set_postfix_str(f"{norm} init={init} test={rows[-1]['best_test_accuracy']:.2f}")
     finally:
         bar.close()
     summary = _summary(rows)
-    result = ExperimentResult("sari_init", rows, {"sari": _figure(summary, dataset)},
-                              summary=summary)
+    result = ExperimentResult(
+        "sari_init", rows, {"sari": _figure(summary, dataset)}, summary=summary
+    )
     result.seconds = timer.seconds
     result.verdict = _verdict(summary, dataset)
     return result
@@ -164,13 +231,21 @@ def _summary(rows):
     def stats(selected):
         test = [r["best_test_accuracy"] for r in selected]
         train_acc = [r["final_train_accuracy"] for r in selected]
-        return {"test_min": min(test), "test_max": max(test), "test_mean": float(np.mean(test)),
-                "train_mean": float(np.mean(train_acc))}
+        return {
+            "test_min": min(test),
+            "test_max": max(test),
+            "test_mean": float(np.mean(test)),
+            "train_mean": float(np.mean(train_acc)),
+        }
 
-    table1 = {str(init): stats([r for r in rows if r["norm"] == "batchnorm" and r["init"] == init])
-              for init in dict.fromkeys(r["init"] for r in rows if r["table"] == "table1")}
-    table2 = {norm: stats([r for r in rows if r["norm"] == norm and r["init"] == ABLATION_VARIANCE])
-              for norm in NORMS}
+    table1 = {
+        str(init): stats([r for r in rows if r["norm"] == "batchnorm" and r["init"] == init])
+        for init in dict.fromkeys(r["init"] for r in rows if r["table"] == "table1")
+    }
+    table2 = {
+        norm: stats([r for r in rows if r["norm"] == norm and r["init"] == ABLATION_VARIANCE])
+        for norm in NORMS
+    }
     return {"table1": table1, "table2": table2}
 
 
@@ -179,17 +254,35 @@ def _figure(summary, dataset):
     for ax, (name, table) in zip(axes[0], summary.items(), strict=True):
         labels = list(table)
         means = [table[k]["test_mean"] for k in labels]
-        errs = np.array([[m - table[k]["test_min"], table[k]["test_max"] - m]
-                         for k, m in zip(labels, means, strict=True)]).T
-        ax.bar(range(len(labels)), means, yerr=errs, color="tab:blue", alpha=0.8, capsize=3,
-               label="best test accuracy")
-        ax.plot(range(len(labels)), [table[k]["train_mean"] for k in labels], "k^",
-                label="final training accuracy")
+        errs = np.array(
+            [
+                [m - table[k]["test_min"], table[k]["test_max"] - m]
+                for k, m in zip(labels, means, strict=True)
+            ]
+        ).T
+        ax.bar(
+            range(len(labels)),
+            means,
+            yerr=errs,
+            color="tab:blue",
+            alpha=0.8,
+            capsize=3,
+            label="best test accuracy",
+        )
+        ax.plot(
+            range(len(labels)),
+            [table[k]["train_mean"] for k in labels],
+            "k^",
+            label="final training accuracy",
+        )
         ax.set_xticks(range(len(labels)), labels, rotation=20, fontsize=7)
         ax.set_ylim(0, 1.02)
-        ax.set_title("Table 1: BatchNorm, binary-kernel init" if name == "table1"
-                     else f"Table 2: normalisation (ConstantVariance({ABLATION_VARIANCE:g}))",
-                     fontsize=9)
+        ax.set_title(
+            "Table 1: BatchNorm, binary-kernel init"
+            if name == "table1"
+            else f"Table 2: normalisation (ConstantVariance({ABLATION_VARIANCE:g}))",
+            fontsize=9,
+        )
         ax.legend(fontsize=6, loc="lower right")
     fig.suptitle(f"Sari et al. (003) on {dataset}: binary conv net, min-max over seeds")
     return fig
@@ -200,12 +293,16 @@ def _verdict(summary, dataset):
     lines = [f"sari-init ({dataset}); best test accuracy %, min-max over seeds:"]
     spread = max(v["test_mean"] for v in t1.values()) - min(v["test_mean"] for v in t1.values())
     cells = ", ".join(f"{k}: {100 * v['test_mean']:.1f}" for k, v in t1.items())
-    lines.append(f"  Table 1 (init, BatchNorm): {cells}; spread {100 * spread:.1f} points "
-                 f"(paper, CIFAR-10: spread 0.3 (VGG) to 4.3 (MobileNetv1) points)")
+    lines.append(
+        f"  Table 1 (init, BatchNorm): {cells}; spread {100 * spread:.1f} points "
+        f"(paper, CIFAR-10: spread 0.3 (VGG) to 4.3 (MobileNetv1) points)"
+    )
     for norm, v in t2.items():
         lo, hi = PAPER_TABLE2[norm]
-        lines.append(f"  Table 2 {norm:<13} {100 * v['test_min']:.1f}-{100 * v['test_max']:.1f} "
-                     f"(train {100 * v['train_mean']:.1f})   [paper ResNet-56: {lo}-{hi}]")
+        lines.append(
+            f"  Table 2 {norm:<13} {100 * v['test_min']:.1f}-{100 * v['test_max']:.1f} "
+            f"(train {100 * v['train_mean']:.1f})   [paper ResNet-56: {lo}-{hi}]"
+        )
     good = min(t2["batchnorm"]["test_mean"], t2["centred_fixed"]["test_mean"])
     bad = max(t2["none"]["test_mean"], t2["centred"]["test_mean"])
     lines.append(

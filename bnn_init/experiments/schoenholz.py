@@ -42,20 +42,39 @@ PAPER_DROPOUT_MAX_DEPTH = 100  # 004 sec. 5: dropout limits the trainable depth 
 
 DEPTH_SIZES = {
     "test": dict(
-        depths=(6, 40), sigma_w2=(0.6, 1.76), keep_rates=(), width=48, steps=150,
-        batch_size=64, n_train=400, learning_rate=3e-4, dropout_depths=None,
+        depths=(6, 40),
+        sigma_w2=(0.6, 1.76),
+        keep_rates=(),
+        width=48,
+        steps=150,
+        batch_size=64,
+        n_train=400,
+        learning_rate=3e-4,
+        dropout_depths=None,
         dropout_sigma_w2=None,
     ),
     "quick": dict(
-        depths=(10, 25, 50, 80), sigma_w2=(1.0, 1.4, 1.76, 2.5, 4.0), keep_rates=(0.94,),
-        width=64, steps=250, batch_size=64, n_train=800, learning_rate=3e-4,
-        dropout_depths=None, dropout_sigma_w2=None,
+        depths=(10, 25, 50, 80),
+        sigma_w2=(1.0, 1.4, 1.76, 2.5, 4.0),
+        keep_rates=(0.94,),
+        width=64,
+        steps=250,
+        batch_size=64,
+        n_train=800,
+        learning_rate=3e-4,
+        dropout_depths=None,
+        dropout_sigma_w2=None,
     ),
     "default": dict(
         depths=(10, 20, 30, 45, 60, 80, 100),
         sigma_w2=(1.0, 1.25, 1.5, 1.65, 1.76, 1.9, 2.2, 2.5, 3.0, 3.5, 4.0),
-        keep_rates=(0.99, 0.98, 0.94), width=128, steps=400, batch_size=64, n_train=None,
-        learning_rate=1e-4, dropout_depths=(10, 20, 35, 50, 70, 100),
+        keep_rates=(0.99, 0.98, 0.94),
+        width=64,
+        steps=400,
+        batch_size=64,
+        n_train=None,
+        learning_rate=1e-4,
+        dropout_depths=(10, 20, 35, 50, 70, 100),
         dropout_sigma_w2=(1.0, 1.25, 1.5, 1.76, 2.2, 3.0, 4.0),
     ),
 }
@@ -63,7 +82,9 @@ GRADIENT_SIZES = {
     "test": dict(depth=100, width=64, sigma_w2=(1.2, 1.76, 3.0), examples=8),
     "quick": dict(depth=120, width=150, sigma_w2=(1.0, 1.2, 1.5, 2.2, 3.0, 4.0), examples=16),
     "default": dict(
-        depth=240, width=300, sigma_w2=(1.0, 1.1, 1.2, 1.35, 1.5, 2.1, 2.5, 3.0, 3.5, 4.0),
+        depth=240,
+        width=300,
+        sigma_w2=(1.0, 1.1, 1.2, 1.35, 1.5, 2.1, 2.5, 3.0, 3.5, 4.0),
         examples=32,
     ),
 }
@@ -115,21 +136,43 @@ def _grid(data, depths, sigma_w2, keep_rate, s, optimizer, seed, bar):
         for j, w2 in enumerate(sigma_w2):
             cell_seed = seed * 1_000_003 + 1_009 * i + j
             tf.keras.utils.set_random_seed(cell_seed)
-            model = tanh_mlp(depth, s["width"], x.shape[1], int(y.max()) + 1, w2,
-                             dropout_rate=1.0 - keep_rate, seed=cell_seed)
-            hist = train(model, data, steps=s["steps"], batch_size=s["batch_size"],
-                         optimizer=_optimizer(optimizer, s["learning_rate"]), seed=cell_seed)
-            theory = ContinuousNet(phi="tanh", sigma_w2=w2, sigma_b2=SIGMA_B2,
-                                   dropout_rate=1.0 - keep_rate)
-            rows.append({
-                "keep_rate": keep_rate, "depth": depth, "sigma_w2": w2,
-                "train_accuracy": hist[-1]["train_accuracy"], "final_loss": hist[-1]["loss"],
-                "steps": hist[-1]["step"], "xi_c": theory.xi_c, "chi1": theory.chi1,
-                "depth_over_xi_c": depth / theory.xi_c,
-            })
+            model = tanh_mlp(
+                depth,
+                s["width"],
+                x.shape[1],
+                int(y.max()) + 1,
+                w2,
+                dropout_rate=1.0 - keep_rate,
+                seed=cell_seed,
+            )
+            hist = train(
+                model,
+                data,
+                steps=s["steps"],
+                batch_size=s["batch_size"],
+                optimizer=_optimizer(optimizer, s["learning_rate"]),
+                seed=cell_seed,
+            )
+            theory = ContinuousNet(
+                phi="tanh", sigma_w2=w2, sigma_b2=SIGMA_B2, dropout_rate=1.0 - keep_rate
+            )
+            rows.append(
+                {
+                    "keep_rate": keep_rate,
+                    "depth": depth,
+                    "sigma_w2": w2,
+                    "train_accuracy": hist[-1]["train_accuracy"],
+                    "final_loss": hist[-1]["loss"],
+                    "steps": hist[-1]["step"],
+                    "xi_c": theory.xi_c,
+                    "chi1": theory.chi1,
+                    "depth_over_xi_c": depth / theory.xi_c,
+                }
+            )
             bar.update()
-            bar.set_postfix_str(f"rho={keep_rate} L={depth} s_w2={w2:g} "
-                                f"acc={rows[-1]['train_accuracy']:.2f}")
+            bar.set_postfix_str(
+                f"rho={keep_rate} L={depth} s_w2={w2:g} acc={rows[-1]['train_accuracy']:.2f}"
+            )
     return rows
 
 
@@ -140,8 +183,16 @@ def _grid_of(rows, depths):
     return grid, xi
 
 
-def depth_experiment(size="default", dataset="digits", data_path=None, seed=0, progress_bar=True,
-                     optimizer="rmsprop", threshold=0.5, **overrides) -> ExperimentResult:
+def depth_experiment(
+    size="default",
+    dataset="digits",
+    data_path=None,
+    seed=0,
+    progress_bar=True,
+    optimizer="rmsprop",
+    threshold=0.5,
+    **overrides,
+) -> ExperimentResult:
     """Training accuracy over depth x sigma_w2 for tanh networks, without and with dropout, against
     n xi_c (Schoenholz et al. (004), Figs. 5-6).
 
@@ -160,8 +211,10 @@ def depth_experiment(size="default", dataset="digits", data_path=None, seed=0, p
     timer = Timer()
     data, _ = load_dataset(dataset, data_path, n_train=s["n_train"], seed=seed)
     panels = [(1.0, s["depths"], s["sigma_w2"])]
-    panels += [(rho, s["dropout_depths"] or s["depths"], s["dropout_sigma_w2"] or s["sigma_w2"])
-               for rho in s["keep_rates"]]
+    panels += [
+        (rho, s["dropout_depths"] or s["depths"], s["dropout_sigma_w2"] or s["sigma_w2"])
+        for rho in s["keep_rates"]
+    ]
     total = sum(len(d) * len(w) for _, d, w in panels)
     bar = progress(total, "schoenholz-depth", progress_bar)
     rows, summary = [], {"panels": {}, "threshold": threshold}
@@ -172,28 +225,49 @@ def depth_experiment(size="default", dataset="digits", data_path=None, seed=0, p
             rows += panel_rows
             grid, xi = _grid_of(panel_rows, depths)
             found = boundary(depths, grid, xi, threshold, n=PAPER_N)
-            l_max, n_fit, agreement = (found[k] for k in ("max_trained_depth", "fitted_n",
-                                                         "agreement"))
+            l_max, n_fit, agreement = (
+                found[k] for k in ("max_trained_depth", "fitted_n", "agreement")
+            )
             fine = np.linspace(min(sigma_w2), max(sigma_w2), 200)
-            xi_fine = np.array([ContinuousNet(phi="tanh", sigma_w2=w, sigma_b2=SIGMA_B2,
-                                              dropout_rate=1.0 - rho).xi_c for w in fine])
-            curves = [(f"{n} xi_c" if n in (1, 6) else None, fine, n * xi_fine,
-                       "w--" if n == 6 else "c:") for n in range(1, 7)]
+            xi_fine = np.array(
+                [
+                    ContinuousNet(
+                        phi="tanh", sigma_w2=w, sigma_b2=SIGMA_B2, dropout_rate=1.0 - rho
+                    ).xi_c
+                    for w in fine
+                ]
+            )
+            curves = [
+                (f"{n} xi_c" if n in (1, 6) else None, fine, n * xi_fine, "w--" if n == 6 else "c:")
+                for n in range(1, 7)
+            ]
             curves = [(label or "_", cx, cy, st) for label, cx, cy, st in curves]
             mesh = heatmap_figure(
-                axes[0, k], depths, sigma_w2, grid, xlabel=r"$\sigma_w^2$",
+                axes[0, k],
+                depths,
+                sigma_w2,
+                grid,
+                xlabel=r"$\sigma_w^2$",
                 title=("no dropout" if rho == 1.0 else f"dropout, keep rate rho={rho}")
-                + f"\n{s['steps']} steps, width {s['width']}", curves=curves,
+                + f"\n{s['steps']} steps, width {s['width']}",
+                curves=curves,
             )
-            axes[0, k].plot(sigma_w2, np.where(l_max > 0, l_max, np.nan), "g^", ms=5,
-                            label="measured L_max")
+            axes[0, k].plot(
+                sigma_w2, np.where(l_max > 0, l_max, np.nan), "g^", ms=5, label="measured L_max"
+            )
             summary["panels"][f"rho={rho:g}"] = {
-                "keep_rate": rho, "sigma_w2": list(sigma_w2), "max_trained_depth": l_max.tolist(),
-                "xi_c": xi.tolist(), "fitted_n": n_fit, "agreement": agreement,
+                "keep_rate": rho,
+                "sigma_w2": list(sigma_w2),
+                "max_trained_depth": l_max.tolist(),
+                "xi_c": xi.tolist(),
+                "fitted_n": n_fit,
+                "agreement": agreement,
                 "measured_max_depth": float(l_max.max()),
-                "predicted_max_depth": float(PAPER_N * np.nanmax(np.where(np.isinf(xi), np.nan,
-                                                                          xi)))
-                if rho < 1.0 else math.inf,
+                "predicted_max_depth": float(
+                    PAPER_N * np.nanmax(np.where(np.isinf(xi), np.nan, xi))
+                )
+                if rho < 1.0
+                else math.inf,
             }
         fig.colorbar(mesh, ax=axes[0, -1], label="training accuracy")
     finally:
@@ -206,17 +280,23 @@ def depth_experiment(size="default", dataset="digits", data_path=None, seed=0, p
 
 
 def _depth_verdict(summary, dataset):
-    lines = [f"schoenholz-depth ({dataset}); a network counts as trained at training accuracy "
-             f">= {summary['threshold']:g}:"]
+    lines = [
+        f"schoenholz-depth ({dataset}); a network counts as trained at training accuracy "
+        f">= {summary['threshold']:g}:"
+    ]
     for name, p in summary["panels"].items():
         n = p["fitted_n"]
         n_text = f"{n:.1f}" if math.isfinite(n) else "n/a (no boundary inside the grid)"
-        line = (f"  {name}: measured L_max / xi_c = {n_text} (paper: L <~ {PAPER_N:g} xi_c); "
-                f"trained <=> L <= 6 xi_c holds in {100 * p['agreement']:.0f}% of cells")
+        line = (
+            f"  {name}: measured L_max / xi_c = {n_text} (paper: L <~ {PAPER_N:g} xi_c); "
+            f"trained <=> L <= 6 xi_c holds in {100 * p['agreement']:.0f}% of cells"
+        )
         if p["keep_rate"] < 1.0:
-            line += (f"; deepest trained network L = {p['measured_max_depth']:g} vs theory's "
-                     f"max 6 xi_c = {p['predicted_max_depth']:.0f} (paper: about "
-                     f"{PAPER_DROPOUT_MAX_DEPTH} on MNIST)")
+            line += (
+                f"; deepest trained network L = {p['measured_max_depth']:g} vs theory's "
+                f"max 6 xi_c = {p['predicted_max_depth']:.0f} (paper: about "
+                f"{PAPER_DROPOUT_MAX_DEPTH} on MNIST)"
+            )
         lines.append(line)
     return "\n".join(lines)
 
@@ -244,7 +324,8 @@ def layer_gradient_norms(model, x, y):
         )
     deltas = tape.gradient(loss, pre)
     norms = [
-        tf.reduce_sum(d**2, axis=1) * tf.reduce_sum(a**2, axis=1) for d, a in zip(deltas, inputs)
+        tf.reduce_sum(d**2, axis=1) * tf.reduce_sum(a**2, axis=1)
+        for d, a in zip(deltas, inputs, strict=True)
     ]
     return np.array([float(tf.reduce_mean(n)) for n in norms])
 
@@ -261,8 +342,9 @@ def fit_depth_scale(norms, skip=0.1):
     return math.inf if slope == 0 else 1.0 / slope
 
 
-def gradient_experiment(size="default", dataset="digits", data_path=None, seed=0,
-                        progress_bar=True, **overrides) -> ExperimentResult:
+def gradient_experiment(
+    size="default", dataset="digits", data_path=None, seed=0, progress_bar=True, **overrides
+) -> ExperimentResult:
     """Per-layer squared gradient norms of deep random tanh networks and their fitted depth scale
     against xi_grad = -1 / log chi_1 (Schoenholz et al. (004), Fig. 4, eqs. 15-16).
 
@@ -288,8 +370,15 @@ def gradient_experiment(size="default", dataset="digits", data_path=None, seed=0
         measured = fit_depth_scale(norms)
         curves[w2] = norms
         for layer, value in enumerate(norms, start=1):
-            rows.append({"sigma_w2": w2, "layer": layer, "grad_norm2": value,
-                         "xi_grad": theory.xi_grad, "measured_xi": measured})
+            rows.append(
+                {
+                    "sigma_w2": w2,
+                    "layer": layer,
+                    "grad_norm2": value,
+                    "xi_grad": theory.xi_grad,
+                    "measured_xi": measured,
+                }
+            )
         bar.update()
     bar.close()
     summary = _gradient_summary(curves, s["depth"])
@@ -305,8 +394,14 @@ def _gradient_summary(curves, depth):
     for w2, norms in curves.items():
         theory = ContinuousNet(phi="tanh", sigma_w2=w2, sigma_b2=SIGMA_B2).xi_grad
         measured = fit_depth_scale(norms)
-        points.append({"sigma_w2": w2, "xi_grad": theory, "measured_xi": measured,
-                       "measurable": abs(theory) < depth / 3})
+        points.append(
+            {
+                "sigma_w2": w2,
+                "xi_grad": theory,
+                "measured_xi": measured,
+                "measurable": abs(theory) < depth / 3,
+            }
+        )
     good = [p for p in points if p["measurable"]]
     ratios = [p["measured_xi"] / p["xi_grad"] for p in good]
     return {
@@ -323,20 +418,26 @@ def _gradient_figure(curves, summary, s):
     cmap = colormaps["coolwarm"]
     lo, hi = min(curves), max(curves)
     for w2, norms in curves.items():
-        axes[0, 0].semilogy(np.arange(1, len(norms) + 1), norms,
-                            color=cmap((w2 - lo) / max(hi - lo, 1e-12)), lw=1,
-                            label=f"{w2:g}")
+        axes[0, 0].semilogy(
+            np.arange(1, len(norms) + 1),
+            norms,
+            color=cmap((w2 - lo) / max(hi - lo, 1e-12)),
+            lw=1,
+            label=f"{w2:g}",
+        )
     axes[0, 0].set_xlabel("layer l")
     axes[0, 0].set_ylabel(r"$\|\nabla_{W^l} E\|_2^2$")
     axes[0, 0].set_title(f"(a) random tanh net, L={s['depth']}, N={s['width']}", fontsize=9)
     axes[0, 0].legend(title=r"$\sigma_w^2$", fontsize=6, ncol=2)
     fine = np.linspace(lo, hi, 300)
-    theory = np.abs([ContinuousNet(phi="tanh", sigma_w2=w, sigma_b2=SIGMA_B2).xi_grad
-                     for w in fine])
+    theory = np.abs(
+        [ContinuousNet(phi="tanh", sigma_w2=w, sigma_b2=SIGMA_B2).xi_grad for w in fine]
+    )
     axes[0, 1].semilogy(fine, theory, "k--", label=r"theory $|\xi_\nabla|$")
     pts = summary["points"]
-    axes[0, 1].semilogy([p["sigma_w2"] for p in pts], [abs(p["measured_xi"]) for p in pts],
-                        "ro", label="measured")
+    axes[0, 1].semilogy(
+        [p["sigma_w2"] for p in pts], [abs(p["measured_xi"]) for p in pts], "ro", label="measured"
+    )
     axes[0, 1].set_xlabel(r"$\sigma_w^2$")
     axes[0, 1].set_ylabel("gradient depth scale")
     axes[0, 1].set_ylim(0.5, 10 * s["depth"])
@@ -350,8 +451,10 @@ def _gradient_verdict(summary, s, dataset):
     lines = [f"schoenholz-gradients ({dataset}, depth {s['depth']}, width {s['width']}):"]
     for p in summary["points"]:
         mark = "" if p["measurable"] else "  (|xi_grad| > depth/3: too flat to fit)"
-        lines.append(f"  sigma_w2={p['sigma_w2']:<5g} xi_grad={p['xi_grad']:9.2f}  measured "
-                     f"{p['measured_xi']:9.2f}{mark}")
+        lines.append(
+            f"  sigma_w2={p['sigma_w2']:<5g} xi_grad={p['xi_grad']:9.2f}  measured "
+            f"{p['measured_xi']:9.2f}{mark}"
+        )
     lines.append(
         f"  measured / predicted depth scale: median {summary['median_ratio']:.2f} (paper: "
         f"'good quantitative agreement'); vanishing in the ordered and exploding in the chaotic "

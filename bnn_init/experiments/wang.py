@@ -57,28 +57,66 @@ CHANCE = 0.1
 
 SIZES = {
     "test": dict(
-        width=64, depth=4, epochs=2, batch_size=32, n_train=400, learning_rate=1e-3,
-        grid_depths=(3, 30), grid_sigma_w2=(0.25, 1.0), grid_variants=("plain",),
-        grid_epochs=2, grid_batch_size=16, grid_width=48, dropout_rate=0.1,
+        width=64,
+        depth=4,
+        epochs=2,
+        batch_size=32,
+        n_train=400,
+        learning_rate=1e-3,
+        grid_depths=(3, 30),
+        grid_sigma_w2=(0.25, 1.0),
+        grid_variants=("plain",),
+        grid_epochs=2,
+        grid_batch_size=16,
+        grid_width=48,
+        dropout_rate=0.1,
     ),
     "quick": dict(
-        width=128, depth=10, epochs=4, batch_size=64, n_train=None, learning_rate=1e-3,
-        grid_depths=(5, 15, 30, 50), grid_sigma_w2=(0.25, 0.6, 1.0, 2.0, 4.0),
-        grid_variants=VARIANTS, grid_epochs=1, grid_batch_size=16, grid_width=64,
+        width=128,
+        depth=10,
+        epochs=4,
+        batch_size=64,
+        n_train=None,
+        learning_rate=1e-3,
+        grid_depths=(5, 15, 30, 50),
+        grid_sigma_w2=(0.25, 0.6, 1.0, 2.0, 4.0),
+        grid_variants=VARIANTS,
+        grid_epochs=1,
+        grid_batch_size=16,
+        grid_width=64,
         dropout_rate=0.1,
     ),
     "default": dict(
-        width=300, depth=10, epochs=4, batch_size=64, n_train=None, learning_rate=1e-3,
+        width=300,
+        depth=10,
+        epochs=4,
+        batch_size=64,
+        n_train=None,
+        learning_rate=1e-3,
         grid_depths=(5, 10, 20, 35, 50, 70),
         grid_sigma_w2=(0.25, 0.5, 0.75, 0.9, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0),
-        grid_variants=VARIANTS, grid_epochs=2, grid_batch_size=16, grid_width=128,
+        grid_variants=VARIANTS,
+        grid_epochs=2,
+        grid_batch_size=16,
+        grid_width=128,
         dropout_rate=0.1,
     ),
 }
 
 
-def binary_mlp(depth, width, n_in, n_out, *, case="hardtanh", r=1.0, sigma_w2=None,
-               variant="plain", dropout_rate=0.1, seed=0):
+def binary_mlp(
+    depth,
+    width,
+    n_in,
+    n_out,
+    *,
+    case="hardtanh",
+    r=1.0,
+    sigma_w2=None,
+    variant="plain",
+    dropout_rate=0.1,
+    seed=0,
+):
     """An MLP of ``depth`` hidden layers of Larq ``QuantDense`` and a binarised readout.
 
     ``case``: "sign" (``ste_sign`` weights and activations, Glorot kernels, 000 sec. 3.1),
@@ -141,19 +179,40 @@ def _fit(data, s, seed, epochs, batch_size, **model_kwargs):
     tf.keras.utils.set_random_seed(seed)
     model = binary_mlp(n_in=x.shape[1], n_out=int(y.max()) + 1, seed=seed, **model_kwargs)
     per_epoch = len(y) // batch_size
-    return train(model, data, steps=epochs * per_epoch, batch_size=batch_size,
-                 optimizer=tf.keras.optimizers.Adam(s["learning_rate"]), seed=seed,
-                 eval_every=per_epoch)
+    return train(
+        model,
+        data,
+        steps=epochs * per_epoch,
+        batch_size=batch_size,
+        optimizer=tf.keras.optimizers.Adam(s["learning_rate"]),
+        seed=seed,
+        eval_every=per_epoch,
+    )
 
 
 def _epoch_rows(table, label, history, **extra):
-    return [{"table": table, "config": label, "epoch": k + 1, **extra,
-             "train_accuracy": rec["train_accuracy"], "loss": rec["loss"]}
-            for k, rec in enumerate(history)]
+    return [
+        {
+            "table": table,
+            "config": label,
+            "epoch": k + 1,
+            **extra,
+            "train_accuracy": rec["train_accuracy"],
+            "loss": rec["loss"],
+        }
+        for k, rec in enumerate(history)
+    ]
 
 
-def experiment(size="default", dataset="digits", data_path=None, seed=0, progress_bar=True,
-               threshold=0.5, **overrides) -> ExperimentResult:
+def experiment(
+    size="default",
+    dataset="digits",
+    data_path=None,
+    seed=0,
+    progress_bar=True,
+    threshold=0.5,
+    **overrides,
+) -> ExperimentResult:
     """Run Wang's Tables 1-2 and Figs. 7-8 (see the module docstring); one result with all rows
     (column ``table`` = "table1", "table2" or "grid"), a figure and the verdict.
 
@@ -175,14 +234,33 @@ def experiment(size="default", dataset="digits", data_path=None, seed=0, progres
     rows, summary = [], {"table1": {}, "table2": {}, "grid": {}, "threshold": threshold}
     try:
         for case in CASES:  # Table 1
-            hist = _fit(data, s, seed, s["epochs"], s["batch_size"], depth=s["depth"],
-                        width=s["width"], case=case, r=1.0)
+            hist = _fit(
+                data,
+                s,
+                seed,
+                s["epochs"],
+                s["batch_size"],
+                depth=s["depth"],
+                width=s["width"],
+                case=case,
+                r=1.0,
+            )
             rows += _epoch_rows("table1", case, hist)
             summary["table1"][case] = [h["train_accuracy"] for h in hist]
             bar.update()
         for label, (r, w2) in configs_t2.items():  # Table 2
-            hist = _fit(data, s, seed, s["epochs"], s["batch_size"], depth=s["depth"],
-                        width=s["width"], case="hardtanh", r=r, sigma_w2=w2)
+            hist = _fit(
+                data,
+                s,
+                seed,
+                s["epochs"],
+                s["batch_size"],
+                depth=s["depth"],
+                width=s["width"],
+                case="hardtanh",
+                r=r,
+                sigma_w2=w2,
+            )
             rows += _epoch_rows("table2", label, hist, r=r, sigma_w2=w2)
             summary["table2"][label] = [h["train_accuracy"] for h in hist]
             bar.update()
@@ -204,16 +282,38 @@ def _depth_grid(data, s, seed, variant, bar):
     for i, depth in enumerate(s["grid_depths"]):
         for j, w2 in enumerate(s["grid_sigma_w2"]):
             cell_seed = seed * 1_000_003 + 1_009 * i + j
-            hist = _fit(data, s, cell_seed, s["grid_epochs"], s["grid_batch_size"], depth=depth,
-                        width=s["grid_width"], case="hardtanh", r=1.0, sigma_w2=w2,
-                        variant=variant, dropout_rate=s["dropout_rate"])
+            hist = _fit(
+                data,
+                s,
+                cell_seed,
+                s["grid_epochs"],
+                s["grid_batch_size"],
+                depth=depth,
+                width=s["grid_width"],
+                case="hardtanh",
+                r=1.0,
+                sigma_w2=w2,
+                variant=variant,
+                dropout_rate=s["dropout_rate"],
+            )
             theory = HardTanhBNN(r=1.0, sigma_w2=w2, sigma_b2=0.0)
-            rows.append({"table": "grid", "config": variant, "epoch": len(hist), "depth": depth,
-                         "r": 1.0, "sigma_w2": w2, "train_accuracy": hist[-1]["train_accuracy"],
-                         "loss": hist[-1]["loss"], "xi_c": theory.xi_c})
+            rows.append(
+                {
+                    "table": "grid",
+                    "config": variant,
+                    "epoch": len(hist),
+                    "depth": depth,
+                    "r": 1.0,
+                    "sigma_w2": w2,
+                    "train_accuracy": hist[-1]["train_accuracy"],
+                    "loss": hist[-1]["loss"],
+                    "xi_c": theory.xi_c,
+                }
+            )
             bar.update()
-            bar.set_postfix_str(f"{variant} L={depth} s_w2={w2:g} "
-                                f"acc={rows[-1]['train_accuracy']:.2f}")
+            bar.set_postfix_str(
+                f"{variant} L={depth} s_w2={w2:g} acc={rows[-1]['train_accuracy']:.2f}"
+            )
     return rows
 
 
@@ -222,9 +322,13 @@ def _grid_summary(rows, s, threshold):
     grid = np.array([[r["train_accuracy"] for r in rows if r["depth"] == d] for d in depths])
     xi = np.array([HardTanhBNN(r=1.0, sigma_w2=w, sigma_b2=0.0).xi_c for w in sigma_w2])
     found = boundary(depths, grid, xi, threshold)
-    return {"accuracy": grid.tolist(), "xi_c": xi.tolist(),
-            "max_trained_depth": found["max_trained_depth"].tolist(),
-            "fitted_n": found["fitted_n"], "agreement": found["agreement"]}
+    return {
+        "accuracy": grid.tolist(),
+        "xi_c": xi.tolist(),
+        "max_trained_depth": found["max_trained_depth"].tolist(),
+        "fitted_n": found["fitted_n"],
+        "agreement": found["agreement"],
+    }
 
 
 def _figure(summary, s, dataset):
@@ -244,11 +348,20 @@ def _figure(summary, s, dataset):
     xi = np.array([HardTanhBNN(r=1.0, sigma_w2=w, sigma_b2=0.0).xi_c for w in fine])
     for k, variant in enumerate(variants):
         mesh = heatmap_figure(
-            axes[0, k + 1], s["grid_depths"], np.arange(len(w2)),
-            summary["grid"][variant]["accuracy"], xlabel=r"$\sigma_w^2$ (r = 1)",
+            axes[0, k + 1],
+            s["grid_depths"],
+            np.arange(len(w2)),
+            summary["grid"][variant]["accuracy"],
+            xlabel=r"$\sigma_w^2$ (r = 1)",
             title=f"Figs. 7-8: {variant}, {s['grid_epochs']} epochs",
-            curves=[("6 xi_c (theory, plain net)", np.interp(fine, w2, np.arange(len(w2))),
-                     6 * xi, "w--")],
+            curves=[
+                (
+                    "6 xi_c (theory, plain net)",
+                    np.interp(fine, w2, np.arange(len(w2))),
+                    6 * xi,
+                    "w--",
+                )
+            ],
         )
         axes[0, k + 1].set_xticks(np.arange(len(w2)), [f"{v:g}" for v in w2], fontsize=7)
     fig.colorbar(mesh, ax=axes[0, -1], label="training accuracy")
@@ -263,14 +376,19 @@ def _verdict(summary, s, dataset):
         paper = ", ".join(f"{a:.3f}" for a in PAPER_TABLE1[case][: len(accs)])
         lines.append(f"  Table 1 {case:<9} {', '.join(f'{a:.3f}' for a in accs)}   [{paper}]")
     better = t1["hardtanh"][0] >= t1["sign"][0]
-    lines.append(f"  case 2 (hard-tanh) {'>=' if better else '<'} case 1 (sign) after epoch 1 "
-                 f"(paper: >=)")
+    lines.append(
+        f"  case 2 (hard-tanh) {'>=' if better else '<'} case 1 (sign) after epoch 1 (paper: >=)"
+    )
     for label, accs in t2.items():
         frozen = max(accs) < CHANCE + 0.1
-        lines.append(f"  Table 2 {label}: {', '.join(f'{a:.3f}' for a in accs)}"
-                     f" -> {'frozen' if frozen else 'learns'}")
-    lines.append("  (paper: r=0.1 frozen at 0.0974, r=1 learns; ERRATA 2: Table 2's sigma_w=0.01 "
-                 "is a typo for the critical 0.1)")
+        lines.append(
+            f"  Table 2 {label}: {', '.join(f'{a:.3f}' for a in accs)}"
+            f" -> {'frozen' if frozen else 'learns'}"
+        )
+    lines.append(
+        "  (paper: r=0.1 frozen at 0.0974, r=1 learns; ERRATA 2: Table 2's sigma_w=0.01 "
+        "is a typo for the critical 0.1)"
+    )
     for variant, g in summary["grid"].items():
         n = g["fitted_n"]
         lines.append(

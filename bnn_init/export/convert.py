@@ -97,9 +97,12 @@ def export_lce(
     """Export a BNN to an LCE flatbuffer with every binary layer bitpacked; return a report.
 
     Steps: judge every layer against :data:`bnn_init.export.support.LAYER_TABLE` (refusing the
-    unsupported ones by name), rewrite binary dense layers as 1x1 binary convolutions and fold
-    binary kernels (:mod:`bnn_init.export.rewrite`), add calibrated int8 points when
-    ``int8=True`` (:mod:`bnn_init.export.int8`), convert with
+    unsupported ones by name), rewrite binary dense layers as 1x1 binary convolutions, fold
+    binary kernels and split {-1, 0, +1} kernels (e.g. MFB's masked converging layer) into two
+    binary ones (:mod:`bnn_init.export.rewrite`), add calibrated int8 points when
+    ``int8=True`` (:mod:`bnn_init.export.int8`; a model prepared for quantization-aware
+    training with tensorflow-model-optimization is int8 from its own fake-quant ranges and
+    needs no ``representative_data``), convert with
     ``larq_compute_engine.convert_keras_model``, run the flatbuffer in the LCE interpreter on
     ``sample_inputs`` (default: 256 standard-normal inputs, or ``representative_data``) and
     compare with the Keras model, then write atomically.

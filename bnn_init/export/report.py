@@ -10,7 +10,8 @@ binary conv/dense (k_h x k_w x C_in -> C_out): ``C_out * k_h * k_w * ceil(C_in /
 bitpacked kernel plus ``4 * C_out`` (int32 output thresholds, when the output reaches the next
 binary layer through BatchNorm and reshapes that keep the channel axis) or ``8 * C_out`` (float
 multiplier and bias); float layers: 4 bytes per weight (1 with int8, whose
-bias stays int32; a following BatchNormalization adds a bias); a BatchNormalization that directly follows a compute layer is folded (0 bytes).
+bias stays int32; a following BatchNormalization adds a bias); tfmot quantization-aware kernel
+layers: 1 byte per weight plus an int32 bias; a BatchNormalization that directly follows a compute layer is folded (0 bytes).
 """
 
 from __future__ import annotations
@@ -108,6 +109,11 @@ COMPUTE_OPS = {
 }
 
 
+def _kind(layer) -> str:
+    """Class name of ``layer``, or of the layer a tfmot ``QuantizeWrapper`` wraps."""
+    return type(getattr(layer, "layer", layer)).__name__
+
+
 def _attribute(ops: list[OpBytes], model, roles: dict) -> None:
     """Name each compute op after its Keras layer, matching both in topological order.
 
@@ -118,13 +124,13 @@ def _attribute(ops: list[OpBytes], model, roles: dict) -> None:
         layer
         for layer in model.layers
         if roles.get(layer.name) == "binary"
-        or (roles.get(layer.name) == "float" and type(layer).__name__ in _KERNEL_LAYERS)
+        or (roles.get(layer.name) in ("float", "qat") and _kind(layer) in _KERNEL_LAYERS)
     ]
     if len(compute_ops) != len(layers):
         return
     pairs = list(zip(compute_ops, layers, strict=True))
     for op, layer in pairs:
-        kind = "binary" if roles[layer.name] == "binary" else type(layer).__name__
+        kind = "binary" if roles[layer.name] == "binary" else _kind(layer)
         if kind not in COMPUTE_OPS[op.op]:
             return
     for op, layer in pairs:
@@ -170,6 +176,9 @@ def predicted_bytes(model, roles: dict, int8: bool) -> dict[str, int]:
             folded = prev is not None and roles.get(prev.name) in ("float", "binary_reshape")
             folded = folded or (prev is not None and roles.get(prev.name) == "binary")
             predicted[layer.name] = 0 if folded else 8 * layer.gamma.shape[0]
+        elif role == "qat" and _kind(layer) in _KERNEL_LAYERS:
+            inner = layer.layer  # int8 kernel, int32 bias (one per output channel)
+            predicted[layer.name] = inner.kernel.shape.num_elements() + 4 * inner.kernel.shape[-1]
         elif role == "float" and layer.weights:
             kernel = [w for w in layer.weights if "kernel" in w.name]
             rest = sum(int(w.shape.num_elements()) for w in layer.weights if "kernel" not in w.name)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import math
 import sys
 
@@ -239,8 +240,20 @@ def rebuild(config: dict) -> tf.keras.Model:
         from tensorflow_model_optimization.quantization.keras import quantize_scope
 
         scope = quantize_scope()
-    with scope:
-        return tf.keras.Model.from_config(config, custom_objects=custom_objects())
+    config = dict(config, layers=[dict(e) for e in config["layers"]])
+    for entry in config["layers"]:
+        # Layers build when called in the graph; a prebuild from build_config builds tfmot's
+        # QuantizeLayer a second time (it never sets ``built``), doubling its variables.
+        entry.pop("build_config", None)
+    # Export drops weight constraints on purpose; silence Larq's "starved weights" advice.
+    larq_log = logging.getLogger("larq.layers_base")
+    level = larq_log.level
+    larq_log.setLevel(logging.ERROR)
+    try:
+        with scope:
+            return tf.keras.Model.from_config(config, custom_objects=custom_objects())
+    finally:
+        larq_log.setLevel(level)
 
 
 def custom_objects() -> dict:

@@ -61,8 +61,9 @@ class CenteredScale(tf.keras.layers.Layer):
         center: add a trainable per-channel offset beta (initialised to 0).
     """
 
-    def __init__(self, scale="fan_in", fan_in=None, multiplier=1.0, momentum=0.99, center=True,
-                 **kwargs):
+    def __init__(
+        self, scale="fan_in", fan_in=None, multiplier=1.0, momentum=0.99, center=True, **kwargs
+    ):
         super().__init__(**kwargs)
         if isinstance(scale, str):
             if scale != "fan_in":
@@ -76,8 +77,10 @@ class CenteredScale(tf.keras.layers.Layer):
         self.scale = scale
         self.fan_in = fan_in
         self.multiplier = _positive("multiplier", multiplier)
-        if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not (
-            0.0 <= momentum < 1.0
+        if (
+            isinstance(momentum, bool)
+            or not isinstance(momentum, numbers.Real)
+            or not (0.0 <= momentum < 1.0)
         ):
             raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
         self.momentum = float(momentum)

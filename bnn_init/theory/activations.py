@@ -20,6 +20,12 @@ from scipy.special import erf, ndtr
 from .errors import check_choice, check_range
 from .gaussian import COARSE_NODES, NODES, HermiteSeries, expect_even
 
+
+def _scalar(x):
+    """A float for scalars; arrays stay arrays (they span phase diagrams)."""
+    return float(x) if np.ndim(x) == 0 else np.asarray(x, dtype=float)
+
+
 _SQRT_PI = np.sqrt(np.pi)
 SIGN_NEURON_KAPPA = 1.0 / np.sqrt(2.0)  # erf(h / sqrt(2)): mean of sign(h + unit Gaussian noise)
 
@@ -123,7 +129,7 @@ class Erf(Activation):
     closed_form = True
 
     def __init__(self, kappa=SIGN_NEURON_KAPPA):
-        self.kappa = float(check_range("kappa", kappa, low=0.0, low_open=True))
+        self.kappa = _scalar(check_range("kappa", kappa, low=0.0, low_open=True))
 
     def phi(self, h):
         return erf(self.kappa * h)
@@ -178,7 +184,7 @@ class HardTanh(Activation):
     closed_form = True
 
     def __init__(self, r=1.0):
-        self.r = float(check_range("r", r, low=0.0, low_open=True))
+        self.r = _scalar(check_range("r", r, low=0.0, low_open=True))
 
     def phi(self, h):
         return np.clip(h / self.r, -1.0, 1.0)

@@ -233,6 +233,11 @@ class DeterministicSurrogate(MeanFieldModel):
             return cls(sigma_m2=s, sigma_b2=sigma_b2, kappa=kappa).chi1
 
         best = cls(sigma_m2=1.0, sigma_b2=sigma_b2, kappa=kappa)
+        limit = np.pi / (
+            4.0 * float(kappa) ** 2
+        )  # 1 / phi'(0)^2: chi_1 = sigma_m2 phi'(0)^2 at q* = 0
+        if float(sigma_b2) == 0.0 and limit <= 1.0:  # exact: q* = 0 below the limit (ERRATA 6)
+            return cls(sigma_m2=limit, sigma_b2=sigma_b2, kappa=kappa)
         if best.chi1 < 1.0:
             raise NoCriticalPoint(
                 f"the deterministic surrogate with kappa={float(kappa):g}, sigma_b2={float(sigma_b2):g} has "

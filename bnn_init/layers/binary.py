@@ -1,0 +1,325 @@
+"""Binary networks from a trained surrogate: the deterministic one and stochastic samples.
+
+Stamatescu et al. (001), end of sec. 2.3: training the surrogate yields the means M of the
+stochastic binary weights; a deterministic binary network takes the most likely weights
+W = sign(M) and sign neurons, a stochastic one samples S in {-1, +1} with P(S = +1) = (1 + M) / 2
+and stochastic neurons, and an ensemble of such samples estimates the objective's expectation
+(001 eq. 3; Fig. 2 bottom compares 5 and 100 samples).
+
+Every binary field is the paper's h = (1/sqrt(N)) sum_j W_ij x_j + b_i (001 eqs. 1-2). sign(0) = +1
+everywhere (ERRATA 4).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+import tensorflow as tf
+
+from .deterministic import _DeterministicSurrogate
+from .lrt import _LRTSurrogate
+from .means import SurrogateLayer
+
+__all__ = ["StochasticBinaryNetwork", "ensemble_accuracy", "sample_binary", "to_binary"]
+
+# Layers without weights that commute with sign (shape changes, max pooling): a pending sign is
+# applied after them, by the next binary layer's input quantizer.
+_SHAPE_LAYERS = ("Flatten", "Reshape", "MaxPooling2D")
+# Identity at inference.
+_SKIPPED = ("Dropout",)
+_SIGN_QUANTIZERS = ("ste_sign", "approx_sign", "swish_sign", "SteSign", "ApproxSign", "SwishSign")
+
+
+def _chain(model):
+    """The layers of a single-input, single-output chain model, input layer excluded."""
+    if not isinstance(model, tf.keras.Model):
+        raise TypeError(f"model must be a tf.keras.Model, got {type(model).__name__}")
+    layers = [layer for layer in model.layers if not isinstance(layer, tf.keras.layers.InputLayer)]
+    if isinstance(model, tf.keras.Sequential):
+        return layers
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ValueError(
+            f"model has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
+            "binarisation needs a chain of layers with one of each"
+        )
+    previous = model.inputs[0]
+    for layer in layers:
+        if getattr(layer, "input", None) is not previous:
+            raise ValueError(
+                f"layer {layer.name!r} does not take the previous layer's output: binarisation "
+                "needs a chain of layers (a Sequential model or a functional model without branches)"
+            )
+        previous = layer.output
+    if previous is not model.outputs[0]:
+        raise ValueError("the model's output is not its last layer's output")
+    return layers
+
+
+def _neuron_mode(layer):
+    """What the binary counterpart of a surrogate layer outputs."""
+    if layer.return_field:
+        return "field"  # real: h = (1/sqrt(N)) W x + b
+    if isinstance(layer, _LRTSurrogate):
+        return "tanh" if layer.neurons == "continuous" else "stochastic_tanh"
+    return "sign"
+
+
+def _binary_outputs(layer):
+    return _neuron_mode(layer) in ("sign", "stochastic_tanh")
+
+
+def _weights(layer):
+    """(M, b, N) of a built surrogate layer, numpy."""
+    if not layer.built:
+        raise ValueError(f"surrogate layer {layer.name!r} is not built; call the model once first")
+    m = layer.means.numpy()
+    b = layer.bias.numpy() if layer.use_bias else np.zeros(m.shape[-1], m.dtype)
+    return m, b, layer.fan_in
+
+
+def sign(x):
+    """sign with sign(0) = +1 (ERRATA 4), numpy."""
+    return np.where(np.asarray(x) >= 0, 1.0, -1.0).astype(np.float32)
+
+
+def _quant_layer(layer, input_sign):
+    import larq as lq
+
+    common = dict(
+        input_quantizer="ste_sign" if input_sign else None,
+        kernel_quantizer="ste_sign",
+        kernel_constraint="weight_clip",
+        use_bias=True,
+        name=layer.name,
+    )
+    if layer.geometry == "dense":
+        return lq.layers.QuantDense(layer.units, **common)
+    return lq.layers.QuantConv2D(
+        layer.filters,
+        layer.kernel_size,
+        strides=layer.strides,
+        padding=layer.padding,
+        pad_values=0.0,
+        **common,
+    )
+
+
+def _clone(layer):
+    return type(layer).from_config(layer.get_config())
+
+
+def _quantizes_sign(layer):
+    quantizer = getattr(layer, "input_quantizer", None)
+    name = getattr(quantizer, "__name__", None) or type(quantizer).__name__
+    return quantizer is not None and name in _SIGN_QUANTIZERS
+
+
+def to_binary(model):
+    """The deterministic binary network of a surrogate model, as a Larq model for the exporter.
+
+    Each surrogate layer becomes a ``QuantDense`` / ``QuantConv2D`` with kernel W = sign(M)
+    (``kernel_quantizer="ste_sign"``) and bias sqrt(N) b, so that its output is
+    sqrt(N) h with h = (1/sqrt(N)) W x + b (001 eq. 1): sign neurons (deterministic surrogate and
+    LRT binary neurons, whose most likely state is sign(h); 001 sec. 2.3) need no scale, the sign
+    is the next binary layer's ``input_quantizer="ste_sign"``; continuous neurons get
+    ``Rescaling(1/sqrt(N))`` and ``Activation("tanh")``, and a layer with ``return_field=True``
+    (the logits) gets ``Rescaling(1/sqrt(N))``. Flatten, Reshape and MaxPooling2D commute with
+    sign and are copied; Dropout is dropped; other layers (e.g. Larq layers) are copied with their
+    weights. A model without surrogate layers is returned unchanged.
+
+    Example:
+        >>> binary = to_binary(surrogate_model)          # doctest: +SKIP
+        >>> bnn_init.export.export_lce(binary, "model.tflite", sample_inputs=x)  # doctest: +SKIP
+
+    Raises:
+        ValueError: the model is not a chain, a surrogate layer is not built, or binary neurons
+            reach a layer that cannot take sign inputs (or the model's output).
+    """
+    chain = _chain(model)
+    if not any(isinstance(layer, SurrogateLayer) for layer in chain):
+        return model
+    new_layers, transfers = [], []
+    pending_sign = False
+    for layer in chain:
+        name = type(layer).__name__
+        if isinstance(layer, SurrogateLayer):
+            m, b, n = _weights(layer)
+            quant = _quant_layer(layer, input_sign=pending_sign)
+            new_layers.append(quant)
+            transfers.append((quant, [sign(m), (math.sqrt(n) * b).astype(np.float32)]))
+            mode = _neuron_mode(layer)
+            if mode in ("field", "tanh"):
+                scale = tf.keras.layers.Rescaling(1.0 / math.sqrt(n), name=f"{layer.name}_scale")
+                new_layers.append(scale)
+            if mode == "tanh":
+                new_layers.append(tf.keras.layers.Activation("tanh", name=f"{layer.name}_tanh"))
+            pending_sign = _binary_outputs(layer)
+        elif name in _SKIPPED:
+            continue
+        elif name in _SHAPE_LAYERS:
+            new_layers.append(_clone(layer))
+        else:
+            if pending_sign and not _quantizes_sign(layer):
+                raise ValueError(
+                    f"layer {layer.name!r} ({name}) follows binary neurons but does not take sign "
+                    "inputs; give the surrogate layer before it return_field=True"
+                )
+            clone = _clone(layer)
+            new_layers.append(clone)
+            transfers.append((clone, layer.get_weights()))
+            pending_sign = False
+    if pending_sign:
+        raise ValueError(
+            "the model ends in binary neurons; give its last surrogate layer return_field=True "
+            "(the logits) so that the binary network has a real output"
+        )
+    binary = tf.keras.Sequential(
+        [tf.keras.Input(model.input_shape[1:]), *new_layers], name=f"{model.name}_binary"
+    )
+    for layer, weights in transfers:
+        layer.set_weights(weights)
+    return binary
+
+
+def _check_count(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+class StochasticBinaryNetwork:
+    """One stochastic binary network drawn from a surrogate model (`sample_binary`).
+
+    Holds sampled weights S in {-1, +1}; every call samples the neurons afresh. Per surrogate
+    layer, with a = sum_j S_ij x_j + sqrt(N) b_i (the field h = a / sqrt(N), 001 eq. 2):
+
+    * deterministic surrogate, phi = erf(kappa h): x_i = sign(a_i + sqrt(nu V_i) z_i),
+      V_i = sum_j (1 - M_ij^2) x_j^2, nu = max(0, 1/(2 kappa^2) - 1), z ~ N(0, 1): a sign neuron
+      plus the Gaussian noise that makes P(x_i = +1 | x) = (1 + erf(kappa A_i / sqrt(V_i))) / 2 in
+      the Gaussian approximation of a (001 eqs. 6, 26-28); kappa = 1/sqrt(2) is a noiseless sign
+      neuron, for kappa > 1/sqrt(2) no noise can sharpen it and sign neurons are used;
+    * LRT, binary neurons: x_i = +1 with probability (1 + tanh(h_i)) / 2 (001 sec. 2.2);
+    * LRT, continuous neurons: x_i = tanh(h_i);
+    * ``return_field=True``: the output h_i (logits).
+
+    Call it on a batch of inputs to get the logits (numpy).
+    """
+
+    def __init__(self, steps, seed):
+        self._steps = steps
+        self._generator = tf.random.Generator.from_seed(seed)
+
+    @property
+    def kernels(self):
+        """The sampled +-1 kernels, one per surrogate layer (numpy)."""
+        return [step[1].numpy() for step in self._steps if step[0] == "surrogate"]
+
+    def __call__(self, x):
+        h = tf.convert_to_tensor(np.asarray(x, np.float32))
+        for step in self._steps:
+            if step[0] == "keras":
+                h = step[1](h)
+                continue
+            _, kernel, layer, bias, variance_kernel, nu = step
+            n = float(layer.fan_in)
+            a = layer._contract(h, kernel) + math.sqrt(n) * bias
+            mode = _neuron_mode(layer)
+            if mode == "sign":
+                if nu > 0:
+                    v = layer._contract(tf.square(h), variance_kernel)
+                    a += tf.sqrt(nu * v) * self._generator.normal(tf.shape(a))
+                h = tf.where(a >= 0, 1.0, -1.0)
+            elif mode == "stochastic_tanh":
+                p_plus = 0.5 * (1.0 + tf.tanh(a / math.sqrt(n)))
+                h = tf.where(self._generator.uniform(tf.shape(a)) < p_plus, 1.0, -1.0)
+            elif mode == "tanh":
+                h = tf.tanh(a / math.sqrt(n))
+            else:
+                h = a / math.sqrt(n)
+        return h.numpy()
+
+
+def sample_binary(model, n, seed=0):
+    """``n`` stochastic binary networks drawn from a surrogate ``model`` (a list of
+    `StochasticBinaryNetwork`): weights S = +1 with probability (1 + M) / 2, else -1, independently
+    (001 sec. 2.2), and stochastic neurons as described there.
+
+    Example:
+        >>> nets = sample_binary(surrogate_model, 5, seed=0)     # doctest: +SKIP
+        >>> logits = nets[0](x)                                  # doctest: +SKIP
+
+    Raises:
+        ValueError: ``n`` is not an integer >= 1, the model is not a chain of surrogate layers
+            (with Flatten, Reshape, MaxPooling2D or Dropout between them), or a layer is not built.
+    """
+    n = _check_count("n", n)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    chain = _chain(model)
+    plan = []
+    for layer in chain:
+        name = type(layer).__name__
+        if isinstance(layer, SurrogateLayer):
+            m, b, _ = _weights(layer)
+            nu = 0.0
+            if isinstance(layer, _DeterministicSurrogate):
+                nu = max(0.0, 1.0 / (2.0 * layer.kappa**2) - 1.0)
+            plan.append((layer, m, b, nu))
+        elif name in _SHAPE_LAYERS:
+            plan.append((layer,))
+        elif name not in _SKIPPED:
+            raise ValueError(
+                f"layer {layer.name!r} ({name}) has no stochastic binary counterpart; sample_binary "
+                f"takes surrogate layers and {list(_SHAPE_LAYERS + _SKIPPED)}"
+            )
+    if not any(len(item) > 1 for item in plan):
+        raise ValueError("the model has no surrogate layers to sample")
+    rng = np.random.default_rng(seed)
+    networks = []
+    for k in range(n):
+        steps = []
+        for item in plan:
+            if len(item) == 1:
+                steps.append(("keras", item[0]))
+                continue
+            layer, m, b, nu = item
+            kernel = np.where(rng.random(m.shape) < 0.5 * (1.0 + m), 1.0, -1.0)
+            steps.append(
+                (
+                    "surrogate",
+                    tf.constant(kernel, tf.float32),
+                    layer,
+                    tf.constant(b, tf.float32),
+                    tf.constant(1.0 - m**2, tf.float32),
+                    nu,
+                )
+            )
+        networks.append(StochasticBinaryNetwork(steps, seed=[int(seed), k]))
+    return networks
+
+
+def ensemble_accuracy(model, x, y, samples, seed=0, batch_size=1024):
+    """Accuracy of the ensemble of ``samples`` stochastic binary networks drawn from ``model``:
+    the predicted class maximises the class probability averaged over the networks,
+    (1/S) sum_s softmax(logits_s), the Monte Carlo estimate of E_{S, x} p(y | x) in 001 eq. 3.
+    ``samples=1`` is the accuracy of a single stochastic network (001 Fig. 2 bottom: 5 vs 100).
+
+    Example:
+        >>> ensemble_accuracy(surrogate_model, x_test, y_test, samples=100)   # doctest: +SKIP
+        0.93
+    """
+    samples = _check_count("samples", samples)
+    batch_size = _check_count("batch_size", batch_size)
+    x = np.asarray(x, np.float32)
+    y = np.asarray(y).reshape(-1)
+    if len(x) != len(y) or len(y) == 0:
+        raise ValueError(f"x and y must hold the same number (>= 1) of examples, got {len(x)}, {len(y)}")
+    networks = sample_binary(model, samples, seed)
+    correct = 0
+    for start in range(0, len(y), batch_size):
+        xb = x[start : start + batch_size]
+        probabilities = sum(tf.nn.softmax(net(xb), axis=-1).numpy() for net in networks)
+        correct += int(np.sum(np.argmax(probabilities, axis=-1) == y[start : start + batch_size]))
+    return correct / len(y)
