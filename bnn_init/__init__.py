@@ -58,7 +58,8 @@ _NAMES = {
         "CriticalBias",
     ),
     "bnn_init.training": ("MFBNetwork",),
-    "bnn_init.export": ("export_lce",),
+    "bnn_init.export": ("export_lce", "export_tflite"),
+    "bnn_init.callbacks": ("SignalPropagationMonitor",),
 }
 _LAZY = {name: f"bnn_init.{name}" for name in _SUBMODULES}
 _LAZY.update({name: module for module, names in _NAMES.items() for name in names})

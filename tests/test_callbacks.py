@@ -128,7 +128,7 @@ def test_prediction_and_verdict():
     trajectory = model.trajectory(1.0, 0.5, 4)
     np.testing.assert_allclose(prediction.q, trajectory.q)
     np.testing.assert_allclose(prediction.c, trajectory.c)
-    chi = model._backward_factor_at(trajectory.q[2]) * 10 / 64
+    chi = model.backward_factor(trajectory.q[2]) * 10 / 64
     assert prediction.grad_var[3] == 2.0 and prediction.grad_var[2] == pytest.approx(2.0 * chi)
     assert prediction.saturation[0] == pytest.approx(2 * 0.15865525, rel=1e-6)  # P(|z| >= 1)
     line = verdict(model, depth=12)

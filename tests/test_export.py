@@ -339,3 +339,29 @@ def test_export_int8_example_runs_quick():
         float, re.search(r"Keras ([\d.]+), int8 LCE flatbuffer ([\d.]+)", out).groups()
     )
     assert keras > 0.7 and abs(keras - lce_int8) < 0.05
+
+
+def test_surrogate_mlp_exports_bitpacked_through_to_binary(tmp_path):
+    from bnn_init.datasets import load_digits
+    from bnn_init.layers import DeterministicSurrogateDense, to_binary
+
+    tf.keras.utils.set_random_seed(0)
+    (x, y), (x_test, _) = load_digits()
+    model = tf.keras.Sequential(
+        [
+            tf.keras.Input((64,)),
+            DeterministicSurrogateDense(64, input_kind="real"),
+            DeterministicSurrogateDense(64),
+            DeterministicSurrogateDense(10, return_field=True),
+        ]
+    )
+    model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x, y, epochs=1, batch_size=128, verbose=0)
+    rep = export_lce(model, tmp_path / "surrogate.tflite", sample_inputs=x_test[:128])
+    hidden, output = (model.layers[i].name for i in (1, 2))
+    assert rep.op_counts["LceBconv2d"] == 2 and rep.op_counts["FULLY_CONNECTED"] == 1
+    assert rep.actual_bytes[hidden] == rep.predicted_bytes[hidden] == 64 * 64 // 8 + 4 * 64
+    assert rep.actual_bytes[output] == rep.predicted_bytes[output] == 10 * 2 * 4 + 8 * 10
+    assert rep.parity["argmax_agreement"] == 1.0 and rep.parity["max_abs_diff"] < 1e-4
+    scores = lce.testing.Interpreter((tmp_path / "surrogate.tflite").read_bytes()).predict(x_test)
+    np.testing.assert_allclose(scores, to_binary(model).predict(x_test, verbose=0), atol=1e-4)

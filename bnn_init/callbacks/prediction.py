@@ -50,7 +50,7 @@ def predict(theory, q1, c1, widths, grad_var_last=None, linear_range=np.inf) -> 
     q = np.asarray(trajectory.q, dtype=np.float64)
     grad_var = None
     if grad_var_last is not None and widths.size >= 1:
-        factors = theory._backward_factor_at(q[:-1]) * widths[1:] / widths[:-1]
+        factors = theory.backward_factor(q[:-1]) * widths[1:] / widths[:-1]
         tail = np.cumprod(factors[::-1])[::-1]  # prod_{k=l}^{L-1} factor_k for l = 1..L-1
         grad_var = float(grad_var_last) * np.append(tail, 1.0)
     saturation = None

@@ -81,8 +81,9 @@ class MeanFieldModel:
         """Mean squared singular value of one layer's Jacobian at pre-activation variance q."""
         raise NotImplementedError
 
-    def _backward_factor_at(self, q):
-        """E[delta_l^2] / E[delta_{l+1}^2] for equal widths (004 eq. 15); chi_1 unless overridden."""
+    def backward_factor(self, q):
+        """E[delta_l^2] / E[delta_{l+1}^2] for equal widths at pre-activation variance q (004
+        eq. 15): chi_1 at q unless a model overrides it (dropout, straight-through sign)."""
         return self._chi1_at(q)
 
     def _unit_correlation_is_fixed(self):
@@ -225,7 +226,7 @@ class MeanFieldModel:
     def xi_grad(self):
         """Gradient depth scale -1/log(backward factor) (004 eq. 16): positive when gradients
         vanish, negative when they explode, inf at criticality."""
-        return _scalar(_depth_scale(self._backward_factor_at(self._q_star)))
+        return _scalar(_depth_scale(self.backward_factor(self._q_star)))
 
     def max_trainable_depth(self, k=6.0):
         """Depth beyond which training fails, k xi_c (004 sec. 5 uses k = 6; 001 Fig. 2 k = 3)."""
@@ -235,7 +236,7 @@ class MeanFieldModel:
     def grad_variance_ratio(self, widths=None):
         """Per-layer backward factor E[delta_l^2] / E[delta_{l+1}^2] = chi N_{l+1} / N_l
         (004 eq. 15). With ``widths`` (N_1..N_L) returns the L-1 factors, else the equal-width one."""
-        factor = self._backward_factor_at(self._q_star)
+        factor = self.backward_factor(self._q_star)
         if widths is None:
             return _scalar(factor)
         widths = check_range("widths", widths, low=0.0, low_open=True)

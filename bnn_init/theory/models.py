@@ -96,7 +96,7 @@ class ContinuousNet(MeanFieldModel):
     def _chi1_at(self, q):
         return self.sigma_w2 * self.activation.slope_moment(q)
 
-    def _backward_factor_at(self, q):
+    def backward_factor(self, q):
         return self._chi1_at(q) / self._keep
 
     def _unit_correlation_is_fixed(self):
@@ -365,7 +365,7 @@ class SignNet(MeanFieldModel):
     def _chi1_at(self, q):
         return np.full(np.broadcast_shapes(np.shape(q), self._shape), np.inf)
 
-    def _backward_factor_at(self, q):
+    def backward_factor(self, q):
         return 2.0 * ndtr(self.ste_clip / np.sqrt(np.maximum(q, 1e-300))) - 1.0
 
     @classmethod
