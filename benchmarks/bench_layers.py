@@ -2,7 +2,7 @@
 """Cost of a surrogate training step: ``DeterministicSurrogateDense`` (Stamatescu et al. (001),
 eq. 12: two matmuls, for the mean sum M x and the variance sum M^2 x^2, plus the gradient through
 both) against ``tf.keras.layers.Dense`` of the same shape (batch 256, 1024 -> 1024), each a
-compiled (tf.function) SGD step on a mean-squared loss, timed side by side, best of 5 repeats.
+compiled (tf.function) SGD step on a mean-squared loss, timed in turn, best of 7 repeats.
 
 Ratio = surrogate step time / Dense step time; target <= 2.5. An ``LRTSurrogateDense`` step
 (001 eq. 8, plus the noise) is reported against the same baseline.
@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from bnn_init.layers import DeterministicSurrogateDense, LRTSurrogateDense
 
-BATCH, WIDTH, STEPS, REPEATS = 256, 1024, 30, 5
+BATCH, WIDTH, STEPS, REPEATS = 256, 1024, 20, 7
 TARGET = 2.5
 
 
@@ -36,17 +36,24 @@ def _step_function(layer):
     return step
 
 
-def step_seconds(layer, x, target):
-    """Best-of-REPEATS mean wall time of one compiled training step."""
-    step = _step_function(layer)
-    step(x, target).numpy()  # trace and warm up
-    best = np.inf
+def _mean_step_seconds(step, x, target):
+    start = time.perf_counter()
+    for _ in range(STEPS):
+        loss = step(x, target)
+    loss.numpy()
+    return (time.perf_counter() - start) / STEPS
+
+
+def step_seconds(layers, x, target):
+    """Best-of-REPEATS mean wall time of one compiled training step of each layer, the layers
+    timed in turn within every repeat (so that load from other processes hits all alike)."""
+    steps = [_step_function(layer) for layer in layers]
+    for step in steps:
+        step(x, target).numpy()  # trace and warm up
+    best = [np.inf] * len(steps)
     for _ in range(REPEATS):
-        start = time.perf_counter()
-        for _ in range(STEPS):
-            loss = step(x, target)
-        loss.numpy()
-        best = min(best, (time.perf_counter() - start) / STEPS)
+        for i, step in enumerate(steps):
+            best[i] = min(best[i], _mean_step_seconds(step, x, target))
     return best
 
 
@@ -54,12 +61,17 @@ def run():
     rng = np.random.default_rng(0)
     x = tf.constant(rng.uniform(-1, 1, (BATCH, WIDTH)).astype(np.float32))
     target = tf.constant(rng.uniform(-1, 1, (BATCH, WIDTH)).astype(np.float32))
-    dense = step_seconds(tf.keras.layers.Dense(WIDTH, activation="tanh"), x, target)
-    for name, layer in (
-        ("deterministic_surrogate_dense", DeterministicSurrogateDense(WIDTH)),
-        ("lrt_surrogate_dense", LRTSurrogateDense(WIDTH)),
-    ):
-        seconds = step_seconds(layer, x, target)
+    names = ("deterministic_surrogate_dense", "lrt_surrogate_dense")
+    dense, *surrogates = step_seconds(
+        [
+            tf.keras.layers.Dense(WIDTH, activation="tanh"),
+            DeterministicSurrogateDense(WIDTH),
+            LRTSurrogateDense(WIDTH),
+        ],
+        x,
+        target,
+    )
+    for name, seconds in zip(names, surrogates, strict=True):
         yield {
             "bench": f"{name}_train_step_vs_dense_b{BATCH}_{WIDTH}x{WIDTH}",
             "value": round(seconds * 1e3, 3),
