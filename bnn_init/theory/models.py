@@ -38,8 +38,31 @@ def _bracket_upwards(chi1_of, start=1.0):
     return hi
 
 
+class _WeightVarianceModel(MeanFieldModel):
+    """Networks with weights of variance sigma_w2 / N feeding phi (004 eqs. 3-7):
+    q' = s E_q[phi^2] + sigma_b2 with s = ``_variance_scale()``, c' = (sigma_w2 E[phi phi] +
+    sigma_b2) / q', chi_1 = sigma_w2 E_q[phi'^2]."""
+
+    def _variance_scale(self):
+        return self.sigma_w2
+
+    def q_map_and_slope(self, q):
+        moment, slope = self.activation.second_moment_and_slope(q)
+        scale = self._variance_scale()
+        return scale * moment + self.sigma_b2, scale * slope
+
+    def _covariance_scale(self):
+        return self.sigma_w2
+
+    def _normaliser(self, q):
+        return self.q_map(q)
+
+    def _chi1_at(self, q):
+        return self.sigma_w2 * self.activation.slope_moment(q)
+
+
 @dataclass(frozen=True, eq=False, repr=False)
-class ContinuousNet(MeanFieldModel):
+class ContinuousNet(_WeightVarianceModel):
     """Fully connected network with real weights N(0, sigma_w2 / N) and biases N(0, sigma_b2).
 
     Schoenholz et al. (004): q' = (sigma_w2 / rho) E_q[phi^2] + sigma_b2 (eqs. 3, 11),
@@ -82,19 +105,8 @@ class ContinuousNet(MeanFieldModel):
     def _keep(self):
         return 1.0 - self.dropout_rate
 
-    def q_map_and_slope(self, q):
-        moment, slope = self.activation.second_moment_and_slope(q)
-        scale = self.sigma_w2 / self._keep
-        return scale * moment + self.sigma_b2, scale * slope
-
-    def _covariance_scale(self):
-        return self.sigma_w2
-
-    def _normaliser(self, q):
-        return self.q_map(q)
-
-    def _chi1_at(self, q):
-        return self.sigma_w2 * self.activation.slope_moment(q)
+    def _variance_scale(self):
+        return self.sigma_w2 / self._keep
 
     def backward_factor(self, q):
         return self._chi1_at(q) / self._keep
@@ -120,7 +132,7 @@ class ContinuousNet(MeanFieldModel):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class HardTanhBNN(MeanFieldModel):
+class HardTanhBNN(_WeightVarianceModel):
     """Wang's binarised network, case 2 (Wang (000), sec. 3.2).
 
     Weights W ~ N(0, r^2 sigma_w2 / N) are seen through B_r(x) = clip(x / r, -1, 1), so that
@@ -148,19 +160,6 @@ class HardTanhBNN(MeanFieldModel):
 
     def _parameters(self):
         return dict(r=self.r, sigma_w2=self.sigma_w2, sigma_b2=self.sigma_b2)
-
-    def q_map_and_slope(self, q):
-        moment, slope = self.activation.second_moment_and_slope(q)
-        return self.sigma_w2 * moment + self.sigma_b2, self.sigma_w2 * slope
-
-    def _covariance_scale(self):
-        return self.sigma_w2
-
-    def _normaliser(self, q):
-        return self.q_map(q)
-
-    def _chi1_at(self, q):
-        return self.sigma_w2 * self.activation.slope_moment(q)
 
     @classmethod
     def critical(cls, r=1.0, sigma_b2=0.0):
