@@ -26,7 +26,7 @@ Example:
     >>> binary = to_binary(model)                                  # doctest: +SKIP
 """
 
-from .binary import StochasticBinaryNetwork, ensemble_accuracy, sample_binary, to_binary
+from .binary import StochasticBinaryNetworks, ensemble_accuracy, sample_binary, to_binary
 from .centered_scale import CenteredScale
 from .deterministic import DeterministicSurrogateConv2D, DeterministicSurrogateDense
 from .lrt import LRTSurrogateConv2D, LRTSurrogateDense
@@ -39,7 +39,7 @@ __all__ = [
     "LRTSurrogateConv2D",
     "LRTSurrogateDense",
     "MeansConstraint",
-    "StochasticBinaryNetwork",
+    "StochasticBinaryNetworks",
     "SurrogateLayer",
     "ensemble_accuracy",
     "sample_binary",

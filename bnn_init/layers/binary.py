@@ -22,7 +22,7 @@ from .deterministic import _DeterministicSurrogate
 from .lrt import _LRTSurrogate
 from .means import SurrogateLayer
 
-__all__ = ["StochasticBinaryNetwork", "ensemble_accuracy", "sample_binary", "to_binary"]
+__all__ = ["StochasticBinaryNetworks", "ensemble_accuracy", "sample_binary", "to_binary"]
 
 # Layers without weights that commute with sign (shape changes, max pooling): a pending sign is
 # applied after them, by the next binary layer's input quantizer.
@@ -189,8 +189,10 @@ def _check_count(name, value):
     return int(value)
 
 
-class StochasticBinaryNetwork:
-    """One stochastic binary network drawn from a surrogate model (`sample_binary`).
+class StochasticBinaryNetworks:
+    """Stochastic binary networks drawn from a surrogate model (`sample_binary`), evaluated
+    together: ``nets(x)`` returns the logits of every network, shape (len(nets), batch, ...);
+    ``nets[k]`` is network k alone (a `StochasticBinaryNetworks` of length 1).
 
     Holds sampled weights S in {-1, +1}; every call samples the neurons afresh. Per surrogate
     layer, with a = sum_j S_ij x_j + sqrt(N) b_i (the field h = a / sqrt(N), 001 eq. 2):
@@ -203,28 +205,52 @@ class StochasticBinaryNetwork:
     * LRT, binary neurons: x_i = +1 with probability (1 + tanh(h_i)) / 2 (001 sec. 2.2);
     * LRT, continuous neurons: x_i = tanh(h_i);
     * ``return_field=True``: the output h_i (logits).
-
-    Call it on a batch of inputs to get the logits (numpy).
     """
 
-    def __init__(self, steps, seed):
-        self._steps = steps
+    def __init__(self, steps, kernels, seed):
+        self._steps = steps  # ("keras", layer) or ("surrogate", layer, bias, 1 - M^2, nu)
+        self._kernels = kernels  # one (n, *kernel_shape) float32 array per surrogate layer
+        self._seed = seed
         self._generator = tf.random.Generator.from_seed(seed)
+
+    def __len__(self):
+        return len(self._kernels[0])
+
+    def __getitem__(self, k):
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not -len(self) <= k < len(self):
+            raise IndexError(f"network index must be an integer in [{-len(self)}, {len(self)}), got {k!r}")
+        k = int(k) % len(self)
+        return StochasticBinaryNetworks(
+            self._steps, [kernel[k : k + 1] for kernel in self._kernels], self._seed + [k]
+        )
 
     @property
     def kernels(self):
-        """The sampled +-1 kernels, one per surrogate layer (numpy)."""
-        return [step[1].numpy() for step in self._steps if step[0] == "surrogate"]
+        """The sampled +-1 kernels: one array of shape (len(self), *kernel_shape) per layer."""
+        return list(self._kernels)
+
+    def _contract(self, layer, h, kernel):
+        """sum_j S_ij h_j for every network at once: h holds the networks' batches one after
+        the other along axis 0."""
+        n = len(kernel)
+        if layer.geometry == "dense":
+            out = tf.matmul(tf.reshape(h, (n, -1, h.shape[-1])), kernel)
+            return tf.reshape(out, (-1, out.shape[-1]))
+        parts = tf.split(h, n, axis=0)
+        return tf.concat([layer._contract(p, k) for p, k in zip(parts, kernel, strict=True)], 0)
 
     def __call__(self, x):
-        h = tf.convert_to_tensor(np.asarray(x, np.float32))
+        x = tf.convert_to_tensor(np.asarray(x, np.float32))
+        n, batch = len(self), x.shape[0]
+        h = tf.reshape(tf.tile(x[None], [n] + [1] * x.shape.rank), (n * batch, *x.shape[1:]))
+        kernels = iter(self._kernels)
         for step in self._steps:
             if step[0] == "keras":
                 h = step[1](h)
                 continue
-            _, kernel, layer, bias, variance_kernel, nu = step
-            n = float(layer.fan_in)
-            a = layer._contract(h, kernel) + math.sqrt(n) * bias
+            _, layer, bias, variance_kernel, nu = step
+            root_n = math.sqrt(layer.fan_in)
+            a = self._contract(layer, h, tf.constant(next(kernels))) + root_n * bias
             mode = _neuron_mode(layer)
             if mode == "sign":
                 if nu > 0:
@@ -232,23 +258,24 @@ class StochasticBinaryNetwork:
                     a += tf.sqrt(nu * v) * self._generator.normal(tf.shape(a))
                 h = tf.where(a >= 0, 1.0, -1.0)
             elif mode == "stochastic_tanh":
-                p_plus = 0.5 * (1.0 + tf.tanh(a / math.sqrt(n)))
+                p_plus = 0.5 * (1.0 + tf.tanh(a / root_n))
                 h = tf.where(self._generator.uniform(tf.shape(a)) < p_plus, 1.0, -1.0)
             elif mode == "tanh":
-                h = tf.tanh(a / math.sqrt(n))
+                h = tf.tanh(a / root_n)
             else:
-                h = a / math.sqrt(n)
-        return h.numpy()
+                h = a / root_n
+        return tf.reshape(h, (n, batch, *h.shape[1:])).numpy()
 
 
 def sample_binary(model, n, seed=0):
-    """``n`` stochastic binary networks drawn from a surrogate ``model`` (a list of
-    `StochasticBinaryNetwork`): weights S = +1 with probability (1 + M) / 2, else -1, independently
-    (001 sec. 2.2), and stochastic neurons as described there.
+    """``n`` stochastic binary networks drawn from a surrogate ``model``
+    (`StochasticBinaryNetworks`): weights S = +1 with probability (1 + M) / 2, else -1,
+    independently (001 sec. 2.2), and stochastic neurons as described there.
 
     Example:
         >>> nets = sample_binary(surrogate_model, 5, seed=0)     # doctest: +SKIP
-        >>> logits = nets[0](x)                                  # doctest: +SKIP
+        >>> nets(x).shape                                        # doctest: +SKIP
+        (5, 32, 10)
 
     Raises:
         ValueError: ``n`` is not an integer >= 1, the model is not a chain of surrogate layers
@@ -257,47 +284,29 @@ def sample_binary(model, n, seed=0):
     n = _check_count("n", n)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    chain = _chain(model)
-    plan = []
-    for layer in chain:
+    rng = np.random.default_rng(seed)
+    steps, kernels = [], []
+    for layer in _chain(model):
         name = type(layer).__name__
         if isinstance(layer, SurrogateLayer):
             m, b, _ = _weights(layer)
             nu = 0.0
             if isinstance(layer, _DeterministicSurrogate):
                 nu = max(0.0, 1.0 / (2.0 * layer.kappa**2) - 1.0)
-            plan.append((layer, m, b, nu))
+            variance_kernel = tf.constant(1.0 - m**2, tf.float32)
+            steps.append(("surrogate", layer, tf.constant(b, tf.float32), variance_kernel, nu))
+            p_plus = 0.5 * (1.0 + m)
+            kernels.append(np.where(rng.random((n, *m.shape)) < p_plus, 1.0, -1.0).astype(np.float32))
         elif name in _SHAPE_LAYERS:
-            plan.append((layer,))
+            steps.append(("keras", layer))
         elif name not in _SKIPPED:
             raise ValueError(
                 f"layer {layer.name!r} ({name}) has no stochastic binary counterpart; sample_binary "
                 f"takes surrogate layers and {list(_SHAPE_LAYERS + _SKIPPED)}"
             )
-    if not any(len(item) > 1 for item in plan):
+    if not kernels:
         raise ValueError("the model has no surrogate layers to sample")
-    rng = np.random.default_rng(seed)
-    networks = []
-    for k in range(n):
-        steps = []
-        for item in plan:
-            if len(item) == 1:
-                steps.append(("keras", item[0]))
-                continue
-            layer, m, b, nu = item
-            kernel = np.where(rng.random(m.shape) < 0.5 * (1.0 + m), 1.0, -1.0)
-            steps.append(
-                (
-                    "surrogate",
-                    tf.constant(kernel, tf.float32),
-                    layer,
-                    tf.constant(b, tf.float32),
-                    tf.constant(1.0 - m**2, tf.float32),
-                    nu,
-                )
-            )
-        networks.append(StochasticBinaryNetwork(steps, seed=[int(seed), k]))
-    return networks
+    return StochasticBinaryNetworks(steps, kernels, seed=[int(seed)])
 
 
 def ensemble_accuracy(model, x, y, samples, seed=0, batch_size=1024):
@@ -320,6 +329,6 @@ def ensemble_accuracy(model, x, y, samples, seed=0, batch_size=1024):
     correct = 0
     for start in range(0, len(y), batch_size):
         xb = x[start : start + batch_size]
-        probabilities = sum(tf.nn.softmax(net(xb), axis=-1).numpy() for net in networks)
+        probabilities = tf.reduce_sum(tf.nn.softmax(networks(xb), axis=-1), axis=0).numpy()
         correct += int(np.sum(np.argmax(probabilities, axis=-1) == y[start : start + batch_size]))
     return correct / len(y)
