@@ -30,7 +30,7 @@ def _step_function(layer):
     def step(x, target):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.square(layer(x, training=True) - target))
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         return loss
 
     return step

@@ -1,8 +1,6 @@
 """Surrogate layers (Stamatescu et al. (001), eqs. 7, 8, 12, footnote 2; ERRATA 8) against a
 plain-numpy implementation of the equations, gradients through the variance path, saving."""
 
-import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
-
 import math
 
 import numpy as np
@@ -10,6 +8,7 @@ import pytest
 import tensorflow as tf
 from scipy.special import erf
 
+import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
 from bnn_init.initializers import BinaryMeans, CriticalBias
 from bnn_init.layers import (
     DeterministicSurrogateConv2D,
@@ -97,7 +96,7 @@ def _np_lrt_moments(x, m, b, input_kind, mask=None):
 @pytest.mark.parametrize("kappa", [1 / math.sqrt(2), 0.3])
 def test_deterministic_dense_equals_numpy(input_kind, kappa):
     rng = np.random.default_rng(0)
-    x = (rng.uniform(-1, 1, (16, 40)) if input_kind == "means" else rng.normal(size=(16, 40)))
+    x = rng.uniform(-1, 1, (16, 40)) if input_kind == "means" else rng.normal(size=(16, 40))
     x = x.astype(np.float32)
     m, b = _random_means(rng, (40, 24)), rng.normal(size=24).astype(np.float32)
     layer = _set(DeterministicSurrogateDense(24, kappa=kappa, input_kind=input_kind), x, m, b)
@@ -221,7 +220,10 @@ def test_defaults_and_description_by_the_theory():
             tf.keras.Input((20,)),
             DeterministicSurrogateDense(32, kappa=0.5, input_kind="real"),
             DeterministicSurrogateDense(
-                32, kappa=0.5, kernel_initializer=BinaryMeans(0.7), bias_initializer=CriticalBias(0.01)
+                32,
+                kappa=0.5,
+                kernel_initializer=BinaryMeans(0.7),
+                bias_initializer=CriticalBias(0.01),
             ),
             DeterministicSurrogateDense(4, kappa=0.5, return_field=True),
         ]
@@ -274,7 +276,11 @@ def test_save_and_load_round_trip(tmp_path, fmt):
         (lambda: DeterministicSurrogateDense(4, epsilon=0.0), ValueError, "epsilon"),
         (lambda: DeterministicSurrogateDense(4, return_field=1), TypeError, "return_field"),
         (lambda: LRTSurrogateDense(4, neurons="sign"), ValueError, "neurons"),
-        (lambda: LRTSurrogateDense(4, neurons="continuous", input_kind="means"), ValueError, "ERRATA 8"),
+        (
+            lambda: LRTSurrogateDense(4, neurons="continuous", input_kind="means"),
+            ValueError,
+            "ERRATA 8",
+        ),
         (lambda: LRTSurrogateDense(4, seed=-1), ValueError, "seed"),
         (lambda: LRTSurrogateConv2D(4, 3, padding="causal"), ValueError, "padding"),
         (lambda: DeterministicSurrogateConv2D(4, (3, 0)), ValueError, "kernel_size"),

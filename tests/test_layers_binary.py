@@ -1,16 +1,14 @@
 """Binary counterparts of surrogate networks (Stamatescu et al. (001), sec. 2.3 and Fig. 2 bottom):
 to_binary against a numpy sign network, stochastic samples, ensembles, export."""
 
-import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
-
 import math
 
 import larq as lq
 import numpy as np
 import pytest
 import tensorflow as tf
-from scipy.special import erf
 
+import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
 from bnn_init.initializers import BinaryMeans, CriticalBias
 from bnn_init.layers import (
     DeterministicSurrogateConv2D,
@@ -36,10 +34,22 @@ def _dense_model(seed=0, cls=DeterministicSurrogateDense, **kwargs):
     return tf.keras.Sequential(
         [
             tf.keras.Input((20,)),
-            cls(32, input_kind="real", kernel_initializer=BinaryMeans(0.5, seed=seed), **init, **kwargs),
+            cls(
+                32,
+                input_kind="real",
+                kernel_initializer=BinaryMeans(0.5, seed=seed),
+                **init,
+                **kwargs,
+            ),
             tf.keras.layers.Dropout(0.3),
             cls(32, kernel_initializer=BinaryMeans(0.5, seed=seed + 1), **init, **kwargs),
-            cls(5, return_field=True, kernel_initializer=BinaryMeans(0.5, seed=seed + 2), **init, **kwargs),
+            cls(
+                5,
+                return_field=True,
+                kernel_initializer=BinaryMeans(0.5, seed=seed + 2),
+                **init,
+                **kwargs,
+            ),
         ]
     )
 
@@ -54,7 +64,10 @@ def test_to_binary_equals_a_numpy_sign_network():
     x = np.random.default_rng(0).normal(size=(64, 20)).astype(np.float32)
     binary = to_binary(model)
     assert [type(layer).__name__ for layer in binary.layers] == [
-        "QuantDense", "QuantDense", "QuantDense", "Rescaling",
+        "QuantDense",
+        "QuantDense",
+        "QuantDense",
+        "Rescaling",
     ]
     h = x.astype(np.float64)
     surrogates = [layer for layer in model.layers if hasattr(layer, "means")]
@@ -93,6 +106,11 @@ def test_to_binary_conv_and_continuous_neurons_equal_numpy():
     m2, b2, n2 = _weights(conv.layers[3])
     want = (pooled @ _sign(m2)) / math.sqrt(n2) + b2
     np.testing.assert_allclose(binary(x).numpy(), want, rtol=1e-5, atol=1e-5)
+    for layer in (conv.layers[0], conv.layers[3]):  # +-1 means: samples are the binary network
+        layer.kernel.assign(_sign(layer.kernel.numpy()))
+    sampled = sample_binary(conv, 3, seed=0)(x)
+    assert sampled.shape == (3, 8, 3)
+    np.testing.assert_allclose(sampled[2], to_binary(conv)(x).numpy(), rtol=1e-5, atol=1e-5)
 
     lrt = _dense_model(cls=LRTSurrogateDense, neurons="continuous")
     x = rng.normal(size=(16, 20)).astype(np.float32)
@@ -161,7 +179,9 @@ def test_ensemble_accuracy():
         if hasattr(layer, "means"):
             layer.kernel.assign(_sign(layer.kernel.numpy()))
     binary_accuracy = float(np.mean(np.argmax(to_binary(model)(x), 1) == y))
-    assert ensemble_accuracy(model, x, y, samples=3, batch_size=64) == pytest.approx(binary_accuracy)
+    assert ensemble_accuracy(model, x, y, samples=3, batch_size=64) == pytest.approx(
+        binary_accuracy
+    )
     # LRT binary neurons are stochastic: more samples, (weakly) less variance of the vote
     lrt = _dense_model(seed=8, cls=LRTSurrogateDense, neurons="binary")
     labels = np.argmax(lrt(x, training=False), 1)

@@ -5,14 +5,13 @@ with the measured first layer. Tolerances: q within 8 %, c within 0.05 (0.06 nea
 at this width and 3 realisations the measured c wanders by a few hundredths along depth, with
 a sign that changes from seed to seed and width to width (no bias)."""
 
-import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
-
 import math
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
 from bnn_init.initializers import BinaryMeans, CriticalBias
 from bnn_init.layers import DeterministicSurrogateDense, LRTSurrogateDense
 from bnn_init.theory import DeterministicSurrogate, LRTSurrogate

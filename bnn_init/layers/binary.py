@@ -217,8 +217,14 @@ class StochasticBinaryNetworks:
         return len(self._kernels[0])
 
     def __getitem__(self, k):
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not -len(self) <= k < len(self):
-            raise IndexError(f"network index must be an integer in [{-len(self)}, {len(self)}), got {k!r}")
+        if (
+            isinstance(k, bool)
+            or not isinstance(k, numbers.Integral)
+            or not -len(self) <= k < len(self)
+        ):
+            raise IndexError(
+                f"network index must be an integer in [{-len(self)}, {len(self)}), got {k!r}"
+            )
         k = int(k) % len(self)
         return StochasticBinaryNetworks(
             self._steps, [kernel[k : k + 1] for kernel in self._kernels], self._seed + [k]
@@ -296,7 +302,9 @@ def sample_binary(model, n, seed=0):
             variance_kernel = tf.constant(1.0 - m**2, tf.float32)
             steps.append(("surrogate", layer, tf.constant(b, tf.float32), variance_kernel, nu))
             p_plus = 0.5 * (1.0 + m)
-            kernels.append(np.where(rng.random((n, *m.shape)) < p_plus, 1.0, -1.0).astype(np.float32))
+            kernels.append(
+                np.where(rng.random((n, *m.shape)) < p_plus, 1.0, -1.0).astype(np.float32)
+            )
         elif name in _SHAPE_LAYERS:
             steps.append(("keras", layer))
         elif name not in _SKIPPED:
@@ -324,7 +332,9 @@ def ensemble_accuracy(model, x, y, samples, seed=0, batch_size=1024):
     x = np.asarray(x, np.float32)
     y = np.asarray(y).reshape(-1)
     if len(x) != len(y) or len(y) == 0:
-        raise ValueError(f"x and y must hold the same number (>= 1) of examples, got {len(x)}, {len(y)}")
+        raise ValueError(
+            f"x and y must hold the same number (>= 1) of examples, got {len(x)}, {len(y)}"
+        )
     networks = sample_binary(model, samples, seed)
     correct = 0
     for start in range(0, len(y), batch_size):

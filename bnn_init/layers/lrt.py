@@ -124,7 +124,13 @@ class LRTSurrogateConv2D(Conv2DGeometry, _LRTSurrogate):
     """
 
     def __init__(
-        self, filters, kernel_size, strides=1, padding="valid", neurons="binary", seed=None,
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        neurons="binary",
+        seed=None,
         **kwargs,
     ):
         super().__init__(neurons=neurons, seed=seed, **kwargs)

@@ -118,7 +118,9 @@ class SurrogateLayer(tf.keras.layers.Layer):
         self.bias_initializer = tf.keras.initializers.get(bias_initializer)
         self.use_bias = _check_bool("use_bias", use_bias)
         if input_kind is not None and input_kind not in INPUT_KINDS:
-            raise ValueError(f"input_kind must be None or one of {list(INPUT_KINDS)}, got {input_kind!r}")
+            raise ValueError(
+                f"input_kind must be None or one of {list(INPUT_KINDS)}, got {input_kind!r}"
+            )
         self.input_kind = input_kind if input_kind is not None else self._default_input_kind()
         self.return_field = _check_bool("return_field", return_field)
         self.epsilon = _check_epsilon(epsilon)

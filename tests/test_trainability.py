@@ -1,0 +1,62 @@
+"""The trainability experiment (Stamatescu et al. (001), Fig. 2) at its test size, through the CLI."""
+
+import argparse
+import csv
+import math
+
+import pytest
+
+import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
+from bnn_init import cli
+from bnn_init.experiments import trainability
+from bnn_init.theory import DeterministicSurrogate, LRTSurrogate
+
+
+def test_cli_writes_heatmaps_csv_and_verdict(tmp_path, capsys):
+    status = cli.main(["trainability", "--size", "test", "--out", str(tmp_path), "--no-progress"])
+    assert status == 0
+    names = {p.name for p in tmp_path.iterdir()}
+    assert names == {
+        "trainability.csv",
+        "trainability_heatmap.png",
+        "trainability_binary.png",
+        "trainability.txt",
+    }
+    rows = list(csv.DictReader(open(tmp_path / "trainability.csv")))
+    settings = trainability.SIZES["test"]
+    assert len(rows) == 2 * len(settings["depths"]) * len(settings["sigma_m2"])
+    for row in rows:
+        sigma_m2 = float(row["sigma_m2"])
+        assert 0.0 <= float(row["train_accuracy"]) <= 1.0
+        if row["surrogate"] == "deterministic":
+            want = DeterministicSurrogate(sigma_m2, 0.0, trainability.TANH_KAPPA).xi_c
+            for key in ("binary_accuracy", "ensemble_5", "ensemble_20"):
+                assert 0.0 <= float(row[key]) <= 1.0
+        else:
+            want = LRTSurrogate(sigma_m2, 0.0, "continuous").xi_c
+        assert float(row["xi_c"]) == pytest.approx(want, rel=1e-5)
+    shallow = [float(r["train_accuracy"]) for r in rows if r["depth"] == "3"]
+    assert max(shallow) > 0.25  # a 3-layer surrogate learns within the test budget (chance 0.1)
+    out = capsys.readouterr().out
+    assert "[digits, deterministic]" in out and "[digits, lrt]" in out and "3 xi_c" in out
+
+
+def test_parser_and_bad_settings():
+    parser = argparse.ArgumentParser()
+    trainability.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["trainability", "--quick", "--surrogate", "lrt", "--kappa", "0.7"])
+    assert (args.size, args.surrogate, args.kappa, args.func) == (
+        "quick",
+        ["lrt"],
+        0.7,
+        trainability.run,
+    )
+    assert math.isclose(parser.parse_args(["trainability"]).kappa, math.sqrt(math.pi) / 2)
+    with pytest.raises(ValueError, match="dataset"):
+        trainability.experiment(size="test", dataset="cifar", progress_bar=False)
+    with pytest.raises(ValueError, match="surrogates"):
+        trainability.experiment(size="test", surrogates=("sign",), progress_bar=False)
+    with pytest.raises(ValueError, match="kappa"):
+        trainability.experiment(size="test", kappa=-1.0, progress_bar=False)
+    with pytest.raises(ValueError, match="unknown setting"):
+        trainability.experiment(size="test", width_multiplier=2, progress_bar=False)
