@@ -34,10 +34,12 @@ def free_ports(count):
 
 def train_worker(index, out, quick):
     """One worker: build the model inside the strategy's scope, fit, save its weights."""
+    import bnn_init  # noqa: F401  (first: it selects Keras 2 before TensorFlow is imported)
+
+    # isort: split
     import larq as lq
     import tensorflow as tf
 
-    import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
     from bnn_init.callbacks import SignalPropagationMonitor
     from bnn_init.datasets import load_digits
     from bnn_init.initializers import CriticalHardTanhNormal

@@ -45,12 +45,12 @@ def binary_mlp(input_quantizer="ste_sign"):
     tf.keras.utils.set_random_seed(0)
     layers = [
         tf.keras.Input((64,)),
-        lq.layers.QuantDense(WIDTH, kernel_quantizer="ste_sign", use_bias=False),
+        lq.layers.QuantDense(WIDTH, kernel_quantizer="ste_sign", use_bias=False, name="float_in"),
         _bn(),
     ]
-    for units in [WIDTH] * (DEPTH - 1) + [10]:
+    for i, units in enumerate([WIDTH] * (DEPTH - 1) + [10], start=1):
         kw = dict(BIN, input_quantizer=input_quantizer)
-        layers += [lq.layers.QuantDense(units, **kw), _bn()]
+        layers += [lq.layers.QuantDense(units, name=f"binary_{i}", **kw), _bn()]
     return tf.keras.Sequential(layers)
 
 
@@ -59,10 +59,14 @@ def binary_convnet(pad_values=1.0):
     inp = tf.keras.Input((8, 8, 3))
     x = tf.keras.layers.Conv2D(16, 3, padding="same", use_bias=False)(inp)
     x = _bn()(x)
-    x = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=pad_values, **BIN)(x)
+    x = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=pad_values, name="bconv_1", **BIN)(
+        x
+    )
     x = _bn()(x)
     x = tf.keras.layers.MaxPooling2D()(x)
-    x = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=pad_values, **BIN)(x)
+    x = lq.layers.QuantConv2D(32, 3, padding="same", pad_values=pad_values, name="bconv_2", **BIN)(
+        x
+    )
     x = _bn()(x)
     x = tf.keras.layers.Flatten()(x)
     x = lq.layers.QuantDense(10, **BIN)(x)
@@ -96,15 +100,13 @@ def test_binary_mlp_matches_keras(mlp_export):
 
 def test_binary_layer_bytes_are_bitpacked_and_predicted(mlp_export):
     _, _, rep = mlp_export
-    hidden = [n for n in rep.actual_bytes if n.startswith("quant_dense_")][: DEPTH - 1]
+    hidden = [n for n in rep.actual_bytes if n.startswith("binary_")][: DEPTH - 1]
     for name in hidden:
         # bitpacked kernel (weights / 8) + one int32 output threshold per unit
         assert rep.actual_bytes[name] == WIDTH * WIDTH // 8 + 4 * WIDTH
         assert rep.actual_bytes[name] == rep.predicted_bytes[name]
-    assert (
-        rep.actual_bytes["quant_dense"] == rep.predicted_bytes["quant_dense"] == 64 * 128 * 4 + 512
-    )
-    assert rep.binary_bytes == sum(rep.actual_bytes[f"quant_dense_{i}"] for i in range(1, 4))
+    assert rep.actual_bytes["float_in"] == rep.predicted_bytes["float_in"] == 64 * 128 * 4 + 512
+    assert rep.binary_bytes == sum(rep.actual_bytes[f"binary_{i}"] for i in range(1, 4))
     assert abs(rep.actual_total - rep.predicted_total) <= 64  # reshape shape constants
 
 
@@ -121,7 +123,7 @@ def test_conv_bnn_keeps_bitpacked_convs(tmp_path):
     assert rep.op_counts["LceBMaxPool2d"] == 1
     assert rep.op_counts["CONV_2D"] == 1 and "FULLY_CONNECTED" not in rep.op_counts
     assert rep.parity["argmax_agreement"] == 1.0 and rep.parity["max_abs_diff"] < 1e-3
-    assert rep.actual_bytes["quant_conv2d_1"] == rep.predicted_bytes["quant_conv2d_1"]
+    assert rep.actual_bytes["bconv_2"] == rep.predicted_bytes["bconv_2"]
 
 
 def test_zero_padding_is_exported_with_a_note(tmp_path):
@@ -136,7 +138,7 @@ def test_int8_float_layers(tmp_path, mlp_export):
     data = np.random.default_rng(1).standard_normal((256, 64)).astype(np.float32)
     rep = export_lce(model, tmp_path / "int8.tflite", int8=True, representative_data=data)
     assert rep.op_counts["LceBconv2d"] == DEPTH
-    assert rep.actual_bytes["quant_dense"] == 64 * 128 + 4 * 128  # int8 kernel, int32 bias
+    assert rep.actual_bytes["float_in"] == 64 * 128 + 4 * 128  # int8 kernel, int32 bias
     assert rep.binary_bytes == float_rep.binary_bytes
     assert rep.parity["argmax_agreement"] >= 0.9
     assert rep.int8_ranges["input_1"][0] < 0 < rep.int8_ranges["input_1"][1]

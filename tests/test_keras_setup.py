@@ -94,19 +94,6 @@ def test_tensorflow_first_with_keras3_raises_import_error_with_instructions():
     assert 'pip install "tf-keras' in last
 
 
-def test_import_theory_is_fast_and_tensorflow_free():
-    result = _json_result(
-        "import json, sys, time\n"
-        "t = time.perf_counter()\n"
-        "import bnn_init.theory\n"
-        "dt = time.perf_counter() - t\n"
-        'print(json.dumps({"seconds": dt, "tf": "tensorflow" in sys.modules,'
-        ' "keras": "tf_keras" in sys.modules or "keras" in sys.modules}))\n'
-    )
-    assert not result["tf"] and not result["keras"]
-    assert result["seconds"] < 1.0
-
-
 def test_lazy_public_names_and_version():
     assert bnn_init.__version__ == metadata.version("bnn-init")
     assert bnn_init.theory is sys.modules["bnn_init.theory"]
