@@ -338,7 +338,9 @@ PLUGIN_COMMANDS = {
 def main(argv=None) -> int:
     """Run ``bnn-init`` with ``argv`` (default: sys.argv[1:]); return the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ INFO lines drown the output
+    os.environ.setdefault(
+        "TF_CPP_MIN_LOG_LEVEL", "2"
+    )  # TensorFlow's C++ INFO lines drown the output
     parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
