@@ -23,6 +23,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
+reproduce: $(STAMP)
+	$(BIN)/python scripts/reproduce_readme.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check bnn_init tests benchmarks examples
 	$(BIN)/ruff format --check bnn_init tests benchmarks examples

@@ -315,6 +315,10 @@ def build_parser(argv=None) -> argparse.ArgumentParser:
 
 # Sub-commands defined next to the code they run; each module offers add_parser(subparsers).
 PLUGIN_COMMANDS = {
+    "reproduce": (
+        "bnn_init.experiments.cli",
+        "rerun a paper's trainability experiment (Schoenholz, Wang, Sari, Stamatescu, Soudry)",
+    ),
     "demo": (
         "bnn_init.demo",
         "the whole story: theory picks the init, training, monitor, LCE export",

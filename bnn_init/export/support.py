@@ -166,6 +166,7 @@ LAYER_TABLE: dict[str, Callable] = {
     "ReLU": _float_layer,
     "Softmax": _float_layer,
     "Rescaling": _float_layer,
+    "CenteredScale": _float_layer,
     "Add": _float_layer,
     "Concatenate": _float_layer,
     "InputLayer": _pass_layer,
