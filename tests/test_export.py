@@ -44,7 +44,7 @@ def binary_mlp(input_quantizer="ste_sign"):
     """64 -> 128 (float input, binary kernel) -> 128 x 3 binary ... -> 10 binary."""
     tf.keras.utils.set_random_seed(0)
     layers = [
-        tf.keras.Input((64,)),
+        tf.keras.Input((64,), name="pixels"),
         lq.layers.QuantDense(WIDTH, kernel_quantizer="ste_sign", use_bias=False, name="float_in"),
         _bn(),
     ]
@@ -141,7 +141,7 @@ def test_int8_float_layers(tmp_path, mlp_export):
     assert rep.actual_bytes["float_in"] == 64 * 128 + 4 * 128  # int8 kernel, int32 bias
     assert rep.binary_bytes == float_rep.binary_bytes
     assert rep.parity["argmax_agreement"] >= 0.9
-    assert rep.int8_ranges["input_1"][0] < 0 < rep.int8_ranges["input_1"][1]
+    assert rep.int8_ranges["pixels"][0] < 0 < rep.int8_ranges["pixels"][1]
 
 
 def test_mismatch_raises_and_writes_nothing(tmp_path):
