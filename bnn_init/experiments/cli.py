@@ -17,6 +17,8 @@ import importlib
 from functools import partial
 from pathlib import Path
 
+from bnn_init.theory.errors import check_choice
+
 from .common import DATASETS
 
 __all__ = ["EXPERIMENTS", "add_parser", "run_experiment"]
@@ -52,8 +54,7 @@ SIZES = ("test", "quick", "default")
 def run_experiment(name, **kwargs):
     """Run experiment ``name`` (a key of `EXPERIMENTS`) and return its `ExperimentResult`;
     ``kwargs`` go to the experiment function (size, dataset, data_path, seed, progress_bar...)."""
-    if name not in EXPERIMENTS:
-        raise ValueError(f"experiment must be one of {list(EXPERIMENTS)}, got {name!r}")
+    check_choice("experiment", name, EXPERIMENTS)
     module, function, _ = EXPERIMENTS[name]
     return getattr(importlib.import_module(module), function)(**kwargs)
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bnn_init.theory.errors import check_choice
+
 __all__ = [
     "DATASETS",
     "ExperimentResult",
@@ -94,8 +96,7 @@ def _cell(value):
 def pick_size(presets: Mapping, size, overrides: Mapping | None = None) -> dict:
     """The settings of preset ``size`` (e.g. "test", "quick", "default") updated with the
     ``overrides`` that are not None; ValueError for an unknown size or setting."""
-    if size not in presets:
-        raise ValueError(f"size must be one of {list(presets)}, got {size!r}")
+    check_choice("size", size, presets)
     settings = dict(presets[size])
     for key, value in (overrides or {}).items():
         if key not in settings:
@@ -114,8 +115,7 @@ def load_dataset(dataset="digits", data_path=None, n_train=None, seed=0):
     """
     from bnn_init import datasets
 
-    if dataset not in DATASETS:
-        raise ValueError(f"dataset must be one of {list(DATASETS)}, got {dataset!r}")
+    check_choice("dataset", dataset, DATASETS)
     if dataset == "digits":
         train_set, test_set = datasets.load_digits(seed=seed)
     elif dataset == "mnist1d":

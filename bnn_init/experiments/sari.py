@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bnn_init.theory.errors import check_choice
+
 from .common import (
     IMAGE_SHAPES,
     ExperimentResult,
@@ -106,8 +108,7 @@ def binary_convnet(
 
     from bnn_init.initializers import ConstantVariance
 
-    if norm not in NORMS:
-        raise ValueError(f"norm must be one of {list(NORMS)}, got {norm!r}")
+    check_choice("norm", norm, NORMS)
     if init != "glorot" and not (isinstance(init, float) and init > 0):
         raise ValueError(f"init must be 'glorot' or a variance > 0, got {init!r}")
     one_d = image_shape[1] == 1  # MNIST-1D: (40, 1, 1) signals get (3, 1) kernels

@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from bnn_init.theory import HardTanhBNN
+from bnn_init.theory.errors import check_choice
 
 from .common import (
     ExperimentResult,
@@ -132,10 +133,8 @@ def binary_mlp(
     from bnn_init.initializers import CriticalHardTanhNormal
     from bnn_init.quantizers import HardTanh
 
-    if case not in CASES:
-        raise ValueError(f"case must be one of {list(CASES)}, got {case!r}")
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {list(VARIANTS)}, got {variant!r}")
+    check_choice("case", case, CASES)
+    check_choice("variant", variant, VARIANTS)
     layers = [tf.keras.Input((n_in,))]
     for i in range(depth + 1):
         layer_seed = seed * 10_007 + i

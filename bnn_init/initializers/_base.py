@@ -24,13 +24,6 @@ def check_real(name, value, *, low, low_open, high=math.inf, high_open=False):
     return value
 
 
-def check_choice(name, value, choices):
-    """Return ``value`` if it is one of ``choices``, else ValueError listing them."""
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
-    return value
-
-
 def check_seed(seed):
     """A seed is None or an integer >= 0."""
     if seed is None:

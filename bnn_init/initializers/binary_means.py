@@ -7,7 +7,9 @@ import tensorflow as tf
 from scipy.optimize import brentq
 from scipy.special import erf
 
-from ._base import SeededInitializer, check_choice, check_real
+from bnn_init.theory.errors import check_choice
+
+from ._base import SeededInitializer, check_real
 
 
 def clipped_normal_scale(sigma_m2):

@@ -4,7 +4,9 @@ import math
 
 import tensorflow as tf
 
-from ._base import SeededInitializer, check_choice, check_real
+from bnn_init.theory.errors import check_choice
+
+from ._base import SeededInitializer, check_real
 
 
 @tf.keras.utils.register_keras_serializable(package="bnn_init")
