@@ -32,7 +32,7 @@ from .converging import (
     uniform_weights,
 )
 from .mfb_update import online_errors
-from .online import check_fit_args, run_online
+from .online import run_online
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import tensorflow as tf  # noqa: E402
@@ -113,20 +113,15 @@ class BackPropNetwork:
     ):
         """Online BackProp, one sample at a time; arguments and History as ``MFBNetwork.fit``
         (``history.history["error"]``: training error over the last 5000 samples)."""
-        check_fit_args(epochs, chunk_size)
-        x = check_inputs(x, self.input_dim)
-        targets = encode_targets(y, self.outputs)
-        if targets.shape[0] != x.shape[0]:
-            raise ValueError(f"x and y must have the same length, got {x.shape[0]} and {len(y)}")
         return run_online(
             self,
             x,
-            targets,
+            y,
             epochs=epochs,
             shuffle=shuffle,
             callbacks=callbacks,
             verbose=verbose,
-            chunk_size=int(chunk_size),
+            chunk_size=chunk_size,
             validation_data=validation_data,
             rng=self._rng,
         )

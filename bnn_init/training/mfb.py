@@ -20,7 +20,7 @@ from .converging import (
     to_keras_model,
     uniform_weights,
 )
-from .online import check_fit_args, run_online
+from .online import run_online
 
 _DTYPES = ("float64", "float32")
 
@@ -127,22 +127,15 @@ class MFBNetwork:
         training error and ``["pmfb_error"]`` the PMFB one, each the mean over the last 5000
         samples at the end of every epoch, measured on each sample before it was learnt.
         """
-        check_fit_args(epochs, chunk_size)
-        x = check_inputs(x, self.input_dim)
-        targets = encode_targets(y, self.outputs)
-        if targets.shape[0] != x.shape[0]:
-            raise ValueError(f"x and y must have the same length, got {x.shape[0]} and {len(y)}")
-        if validation_data is not None:
-            validation_data = (check_inputs(validation_data[0], self.input_dim), validation_data[1])
         return run_online(
             self,
             x,
-            targets,
+            y,
             epochs=epochs,
             shuffle=shuffle,
             callbacks=callbacks,
             verbose=verbose,
-            chunk_size=int(chunk_size),
+            chunk_size=chunk_size,
             validation_data=validation_data,
             rng=self._rng,
         )

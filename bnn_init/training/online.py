@@ -12,6 +12,8 @@ import os
 
 import numpy as np
 
+from .converging import check_inputs, encode_targets
+
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import tensorflow as tf  # noqa: E402
 
@@ -60,7 +62,7 @@ def check_fit_args(epochs, chunk_size):
 def run_online(
     trainer,
     x,
-    targets,
+    y,
     *,
     epochs,
     shuffle,
@@ -70,13 +72,22 @@ def run_online(
     validation_data,
     rng,
 ):
-    """Train ``trainer`` online on ``x`` (n, D) and {-1, +1} ``targets`` (n, O).
+    """Train ``trainer`` online on inputs ``x`` (n, D) and labels ``y`` (checked and encoded as
+    {-1, +1} targets (n, O) for the trainer's ``input_dim`` and ``outputs``).
 
-    ``trainer`` provides ``error_names`` (log keys), ``_learn_chunk(xs, ys, n)`` returning a dict
+    ``trainer`` provides ``input_dim``, ``outputs``, ``error_names`` (log keys), ``_learn_chunk(xs, ys, n)`` returning a dict
     name -> per-sample errors, ``evaluate(x, y)`` and a ``stop_training`` attribute (callbacks
     such as ``EarlyStopping`` set it). Returns a ``tf.keras.callbacks.History`` whose ``history``
     maps each error name (and ``val_`` + name with ``validation_data``) to one value per epoch.
     """
+    check_fit_args(epochs, chunk_size)
+    chunk_size = int(chunk_size)
+    x = check_inputs(x, trainer.input_dim)
+    targets = encode_targets(y, trainer.outputs)
+    if targets.shape[0] != x.shape[0]:
+        raise ValueError(f"x and y must have the same length, got {x.shape[0]} and {len(y)}")
+    if validation_data is not None:
+        validation_data = (check_inputs(validation_data[0], trainer.input_dim), validation_data[1])
     n = x.shape[0]
     history = tf.keras.callbacks.History()
     callbacks = [history, *(callbacks or [])]
