@@ -137,15 +137,16 @@ def run(config: DemoConfig, out: Path, dataset: str = "digits", data_path=None) 
     """Run the demo; return the numbers it printed (for tests and scripts)."""
     import tensorflow as tf
 
-    from bnn_init import datasets, plotting, theory
+    from bnn_init import plotting, theory
     from bnn_init.callbacks import SignalPropagationMonitor
     from bnn_init.callbacks.figure import profile_figure
+    from bnn_init.experiments.common import load_dataset
     from bnn_init.export import export_lce, export_tflite, measure_latency
     from bnn_init.export.verify import run_flatbuffer
     from bnn_init.initializers import CriticalHardTanhNormal
 
     out.mkdir(parents=True, exist_ok=True)
-    (x_train, y_train), (x_test, y_test) = _load(dataset, data_path, datasets)
+    (x_train, y_train), (x_test, y_test) = load_dataset(dataset, data_path)
     classes = int(max(y_train.max(), y_test.max())) + 1
     probe = slice(0, config.probe_size)
     inits = {
@@ -224,20 +225,6 @@ def run(config: DemoConfig, out: Path, dataset: str = "digits", data_path=None) 
     print(f"  TensorBoard logs: {out}/critical, {out}/glorot_uniform")
     print(f"\nOpen the live plots with:  tensorboard --logdir {out}")
     return results
-
-
-def _load(dataset, data_path, datasets):
-    if dataset == "digits":
-        return datasets.load_digits()
-    if dataset == "mnist1d":
-        return datasets.load_mnist1d()
-    if data_path is None:
-        raise ValueError(
-            "--dataset mnist needs --data-path (a folder with the IDX or mnist.npz files)"
-        )
-    (x_train, y_train), (x_test, y_test) = datasets.load_mnist(data_path)
-    flat = (x_train.reshape(len(x_train), -1), y_train), (x_test.reshape(len(x_test), -1), y_test)
-    return flat
 
 
 def _print_table(results):
