@@ -48,8 +48,6 @@ class _PairSeries:
 class Activation:
     """Base class: moments by quadrature from ``phi``, ``dphi`` and ``d2phi``."""
 
-    name = "activation"
-    bound = np.inf  # sup |phi|
     nodes = NODES  # Gauss-Hermite points of the quadratures
 
     closed_form = False  # True where the one-point moments need no quadrature
@@ -94,9 +92,6 @@ class Activation:
 class Tanh(Activation):
     """phi(h) = tanh(h)."""
 
-    name = "tanh"
-    bound = 1.0
-
     def phi(self, h):
         return np.tanh(h)
 
@@ -124,8 +119,6 @@ class Erf(Activation):
     kappa = 1/sqrt(2) is the mean of a sign neuron with unit Gaussian noise (Stamatescu (001) eq. 6).
     """
 
-    name = "erf"
-    bound = 1.0
     closed_form = True
 
     def __init__(self, kappa=SIGN_NEURON_KAPPA):
@@ -179,8 +172,6 @@ class HardTanh(Activation):
     E_q[B_r'^2]  = P / r^2.
     """
 
-    name = "hard_tanh"
-    bound = 1.0
     closed_form = True
 
     def __init__(self, r=1.0):
@@ -291,8 +282,6 @@ class Sign(Activation):
     q E[phi'(u1) phi'(u2)] = d/dc (2/pi) arcsin(c), i.e. (2/pi) / (q sqrt(1 - c^2)).
     """
 
-    name = "sign"
-    bound = 1.0
     closed_form = True
 
     def phi(self, h):

@@ -19,7 +19,7 @@ inputs, and the last, the classifier):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -39,7 +39,6 @@ class Description:
     widths: list
     reason: str
     linear_range: float = np.inf
-    hidden_parameters: list = field(default_factory=list)
 
 
 def monitored_layers(model) -> list:
@@ -134,9 +133,10 @@ def _layer_kind(layer):
     sigma_b2 = bias_law[1] if (bias_law and getattr(layer, "use_bias", True)) else 0.0
     kernel_init = getattr(layer, "kernel_initializer", None)
     law = weight_law(kernel_init, fan_in, fan_out)
+    unknown = f"{layer.name}: unknown kernel initializer {type(kernel_init).__name__}"
     if "Surrogate" in name:
         if law is None:
-            return None, f"{layer.name}: unknown kernel initializer {type(kernel_init).__name__}"
+            return None, unknown
         params = dict(sigma_m2=min(law[1], 1.0), sigma_b2=sigma_b2)
         if name.startswith("Deterministic"):
             return "deterministic", {**params, "kappa": float(layer.kappa)}
@@ -145,7 +145,7 @@ def _layer_kind(layer):
     quantizer_name = _quantizer_name(quantizer)
     if quantizer_name == "hardtanh":
         if law is None:
-            return None, f"{layer.name}: unknown kernel initializer {type(kernel_init).__name__}"
+            return None, unknown
         r = float(quantizer.r)
         sigma_w2 = fan_in * clipped_second_moment(law, r)
         return "hard_tanh", dict(r=r, sigma_w2=sigma_w2, sigma_b2=sigma_b2)
@@ -156,7 +156,7 @@ def _layer_kind(layer):
     activation = getattr(getattr(layer, "activation", None), "__name__", None)
     if activation == "tanh":
         if law is None:
-            return None, f"{layer.name}: unknown kernel initializer {type(kernel_init).__name__}"
+            return None, unknown
         return "continuous", dict(phi="tanh", sigma_w2=fan_in * law[1], sigma_b2=sigma_b2)
     return None, f"{layer.name}: no theory for a {name} with activation {activation!r}"
 
@@ -208,4 +208,4 @@ def describe(model) -> Description:
             None, layers, widths, f"{cls.__name__} does not accept {merged}: {error}"
         )
     linear_range = merged.get("r", 1.0 if family == "sign" else np.inf)
-    return Description(theory, layers, widths, reason, float(linear_range), params)
+    return Description(theory, layers, widths, reason, float(linear_range))

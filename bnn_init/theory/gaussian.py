@@ -45,14 +45,6 @@ def _hermite_basis(n: int, terms: int):
     return basis * w[:, None]
 
 
-def expect(f, q, n: int = NODES):
-    """``E_q[f] = \\int Dz f(sqrt(q) z)`` for an array of variances q (any shape)."""
-    z, w = _hermite_rule(n)
-    q = np.asarray(q, dtype=float)
-    u = np.sqrt(q)[..., None] * z
-    return f(u) @ w
-
-
 @cache
 def _half_rule(n: int):
     """Nodes z > 0 and weights for E[f(z)] of an even f, with n points over the whole line.
