@@ -17,17 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
+from bnn_init.theory.errors import check_integer
 
 
 def teacher_weights(M, seed=None):
     """The random binary teacher of 002 sec. 5: an ``M x M x 1`` network with weights
     ``w1`` (M, M) and ``w2`` (M,) drawn uniformly from {-1, +1}."""
-    M = _check_int("M", M, 1)
+    M = check_integer("M", M, 1)
     rng = np.random.default_rng(seed)
     w1 = rng.choice([-1.0, 1.0], size=(M, M))
     w2 = rng.choice([-1.0, 1.0], size=M)
@@ -50,8 +46,8 @@ def teacher_student(M, n, seed=None, teacher_seed=None):
         >>> x.shape, y.shape, set(np.unique(y)) <= {-1.0, 1.0}
         ((4, 5), (4,), True)
     """
-    M = _check_int("M", M, 1)
-    n = _check_int("n", n, 0)
+    M = check_integer("M", M, 1)
+    n = check_integer("n", n, 0)
     w1, w2 = teacher_weights(M, seed if teacher_seed is None else teacher_seed)
     rng = np.random.default_rng(None if seed is None else [int(seed), 1])
     x = rng.choice([-1.0, 1.0], size=(n, M))
@@ -103,7 +99,7 @@ def load_mnist1d(seed=42, num_samples=5000, standardize=True, add_bias=False):
 
     args = get_dataset_args()
     args.seed = int(seed)
-    args.num_samples = _check_int("num_samples", num_samples, 10)
+    args.num_samples = check_integer("num_samples", num_samples, 10)
     state = np.random.get_state()
     try:
         data = make_dataset(args)

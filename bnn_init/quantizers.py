@@ -7,11 +7,10 @@ activations is `bnn_init.theory.HardTanhBNN`; networks that use Larq's ``ste_sig
 `bnn_init.theory.SignNet` instead.
 """
 
-import math
-import numbers
-
 import tensorflow as tf
 from larq.quantizers import Quantizer
+
+from bnn_init.theory.errors import check_number
 
 __all__ = ["HardTanh", "hard_tanh_r"]
 
@@ -62,9 +61,7 @@ class HardTanh(Quantizer):
     precision = None
 
     def __init__(self, r=1.0, **kwargs):
-        if isinstance(r, bool) or not isinstance(r, numbers.Real) or not math.isfinite(r) or r <= 0:
-            raise ValueError(f"r={r!r} is not allowed: r must be a finite number > 0")
-        self.r = float(r)
+        self.r = check_number("r", r, low=0.0, low_open=True)
         super().__init__(**kwargs)
 
     def call(self, inputs):

@@ -316,9 +316,9 @@ def test_bad_arguments_raise_naming_the_parameter():
     x = np.zeros((4, 3), np.float32)
     with pytest.raises(ValueError, match="probe_x has 1 example"):
         SignalPropagationMonitor(x[:1])
-    with pytest.raises(ValueError, match="every_n_epochs=0"):
+    with pytest.raises(ValueError, match="every_n_epochs must be an integer >= 1, got 0"):
         SignalPropagationMonitor(x, every_n_epochs=0)
-    with pytest.raises(ValueError, match="every_n_steps=2.5"):
+    with pytest.raises(TypeError, match="every_n_steps must be an integer >= 1, got 2.5"):
         SignalPropagationMonitor(x, every_n_steps=2.5)
     with pytest.raises(TypeError, match="theory='tanh'"):
         SignalPropagationMonitor(x, theory="tanh")

@@ -4,7 +4,6 @@ mean-field theory (Schoenholz et al. (004), secs. 2-5), in TensorBoard and in Ke
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from bnn_init import theory as mean_field
+from bnn_init.theory.errors import check_integer
 
 from . import statistics
 from .figure import profile_png
@@ -22,14 +22,6 @@ from .summaries import SummaryWriter, depth_scale_tag, layer_tag
 __all__ = ["SignalPropagationMonitor"]
 
 _PREFIX = "SignalPropagationMonitor:"
-
-
-def _check_every(name, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name}={value!r} is not allowed: it must be None or an integer >= 1")
-    return int(value)
 
 
 class SignalPropagationMonitor(tf.keras.callbacks.Callback):
@@ -117,8 +109,12 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
             raise TypeError(f"layers={layers!r} is not allowed: it must be 'auto' or a list")
         self.log_dir = log_dir
         self.theory = theory
-        self.every_n_steps = _check_every("every_n_steps", every_n_steps)
-        self.every_n_epochs = _check_every("every_n_epochs", every_n_epochs)
+        self.every_n_steps = (
+            None if every_n_steps is None else check_integer("every_n_steps", every_n_steps)
+        )
+        self.every_n_epochs = (
+            None if every_n_epochs is None else check_integer("every_n_epochs", every_n_epochs)
+        )
         self.layers = layers
         self.latest = None  # the last measurement: step, per-layer arrays, prediction, headline
         self._supports_tf_logs = True  # the monitor never reads the training logs

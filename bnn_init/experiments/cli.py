@@ -21,7 +21,7 @@ from bnn_init.theory.errors import check_choice
 
 from .common import DATASETS
 
-__all__ = ["EXPERIMENTS", "add_parser", "run_experiment"]
+__all__ = ["EXPERIMENTS", "README_EXPERIMENTS", "add_parser", "run_experiment"]
 
 # name -> (module, function, help)
 EXPERIMENTS = {
@@ -48,14 +48,18 @@ EXPERIMENTS = {
 }
 # Modules whose add_parser(subparsers) adds their own experiment under ``reproduce``.
 PLUGINS = ("bnn_init.experiments.trainability", "bnn_init.training.cli")
+# Plugin experiments that also return an `ExperimentResult` (run by name like `EXPERIMENTS`).
+PLUGIN_EXPERIMENTS = {"trainability": ("bnn_init.experiments.trainability", "experiment")}
+# The experiments of the README's "Results" section (``make reproduce``), in its order.
+README_EXPERIMENTS = (*EXPERIMENTS, *PLUGIN_EXPERIMENTS)
 SIZES = ("test", "quick", "default")
 
 
 def run_experiment(name, **kwargs):
-    """Run experiment ``name`` (a key of `EXPERIMENTS`) and return its `ExperimentResult`;
+    """Run experiment ``name`` (one of `README_EXPERIMENTS`) and return its `ExperimentResult`;
     ``kwargs`` go to the experiment function (size, dataset, data_path, seed, progress_bar...)."""
-    check_choice("experiment", name, EXPERIMENTS)
-    module, function, _ = EXPERIMENTS[name]
+    check_choice("experiment", name, README_EXPERIMENTS)
+    module, function = {**EXPERIMENTS, **PLUGIN_EXPERIMENTS}[name][:2]
     return getattr(importlib.import_module(module), function)(**kwargs)
 
 

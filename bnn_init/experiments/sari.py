@@ -52,34 +52,27 @@ PAPER_TABLE2 = {
     "none": (15.0, 31.7),
 }
 
+DEFAULT_SIZE = dict(
+    filters=(64, 128),
+    epochs=15,
+    batch_size=64,
+    n_train=None,
+    seeds=3,
+    learning_rate=1e-3,
+    inits=INITS,
+)
 SIZES = {
     "test": dict(
+        DEFAULT_SIZE,
         filters=(16, 32),
         epochs=3,
         batch_size=32,
         n_train=500,
         seeds=1,
-        learning_rate=1e-3,
         inits=("glorot", 1e-3),
     ),
-    "quick": dict(
-        filters=(32, 64),
-        epochs=8,
-        batch_size=64,
-        n_train=None,
-        seeds=2,
-        learning_rate=1e-3,
-        inits=INITS,
-    ),
-    "default": dict(
-        filters=(64, 128),
-        epochs=15,
-        batch_size=64,
-        n_train=None,
-        seeds=3,
-        learning_rate=1e-3,
-        inits=INITS,
-    ),
+    "quick": dict(DEFAULT_SIZE, filters=(32, 64), epochs=8, seeds=2),
+    "default": DEFAULT_SIZE,
 }
 
 

@@ -31,7 +31,7 @@ from .common import (
     new_figure,
     pick_size,
     progress,
-    train,
+    train_depth_grid,
 )
 
 __all__ = ["DEPTH_SIZES", "GRADIENT_SIZES", "depth_experiment", "gradient_experiment"]
@@ -40,80 +40,74 @@ SIGMA_B2 = 0.05  # 004 sec. 5
 PAPER_N = 6.0  # 004 sec. 5: "trainable when L <~ 6 xi_c"
 PAPER_DROPOUT_MAX_DEPTH = 100  # 004 sec. 5: dropout limits the trainable depth to about L = 100
 
+DEFAULT_DEPTH_SIZE = dict(
+    depths=(10, 20, 30, 45, 60, 80, 100),
+    sigma_w2=(1.0, 1.25, 1.5, 1.65, 1.76, 1.9, 2.2, 2.5, 3.0, 3.5, 4.0),
+    keep_rates=(0.99, 0.98, 0.94),
+    width=64,
+    steps=800,
+    batch_size=64,
+    n_train=None,
+    learning_rate=1e-4,
+    dropout_depths=(10, 20, 35, 50, 70, 100),
+    dropout_sigma_w2=(1.0, 1.25, 1.5, 1.76, 2.2, 3.0, 4.0),
+)
 DEPTH_SIZES = {
     "test": dict(
+        DEFAULT_DEPTH_SIZE,
         depths=(6, 40),
         sigma_w2=(0.6, 1.76),
         keep_rates=(),
         width=48,
         steps=150,
-        batch_size=64,
         n_train=400,
         learning_rate=3e-4,
         dropout_depths=None,
         dropout_sigma_w2=None,
     ),
     "quick": dict(
+        DEFAULT_DEPTH_SIZE,
         depths=(10, 25, 50, 80),
         sigma_w2=(1.0, 1.4, 1.76, 2.5, 4.0),
         keep_rates=(0.94,),
-        width=64,
         steps=250,
-        batch_size=64,
         n_train=800,
         learning_rate=3e-4,
         dropout_depths=None,
         dropout_sigma_w2=None,
     ),
-    "default": dict(
-        depths=(10, 20, 30, 45, 60, 80, 100),
-        sigma_w2=(1.0, 1.25, 1.5, 1.65, 1.76, 1.9, 2.2, 2.5, 3.0, 3.5, 4.0),
-        keep_rates=(0.99, 0.98, 0.94),
-        width=64,
-        steps=400,
-        batch_size=64,
-        n_train=None,
-        learning_rate=1e-4,
-        dropout_depths=(10, 20, 35, 50, 70, 100),
-        dropout_sigma_w2=(1.0, 1.25, 1.5, 1.76, 2.2, 3.0, 4.0),
-    ),
+    "default": DEFAULT_DEPTH_SIZE,
 }
 GRADIENT_SIZES = {
-    "test": dict(depth=100, width=64, sigma_w2=(1.2, 1.76, 3.0), examples=8),
-    "quick": dict(depth=120, width=150, sigma_w2=(1.0, 1.2, 1.5, 2.2, 3.0, 4.0), examples=16),
+    "test": dict(depth=100, width=200, sigma_w2=(1.2, 1.76, 3.0), examples=32),
+    "quick": dict(depth=120, width=200, sigma_w2=(1.0, 1.2, 1.5, 2.2, 3.0, 4.0), examples=32),
     "default": dict(
         depth=240,
-        width=300,
-        sigma_w2=(1.0, 1.1, 1.2, 1.35, 1.5, 2.1, 2.5, 3.0, 3.5, 4.0),
-        examples=32,
+        width=500,
+        sigma_w2=(1.0, 1.1, 1.2, 1.35, 1.5, 1.76, 2.1, 2.5, 3.0, 3.5, 4.0),
+        examples=64,
     ),
 }
 
 
-def tanh_mlp(depth, width, n_in, n_out, sigma_w2, sigma_b2=SIGMA_B2, dropout_rate=0.0, seed=0):
-    """``depth`` hidden tanh layers of ``width`` units and a linear readout, weights
-    N(0, sigma_w2 / fan_in) and biases N(0, sigma_b2) (004 sec. 2), ``Dropout(dropout_rate)``
+def tanh_mlps(depth, width, n_in, n_out, sigma_w2, dropout_rate=0.0, seed=0):
+    """One tanh network per value of ``sigma_w2``, stacked (`bnn_init.experiments.stacked`):
+    ``depth`` hidden tanh layers of ``width`` units and a linear readout, weights
+    N(0, sigma_w2 / fan_in), biases N(0, sigma_b2 = 0.05) (004 sec. 2), ``Dropout(dropout_rate)``
     after every hidden layer when ``dropout_rate > 0`` (004 sec. 3.1)."""
-    import tensorflow as tf
+    from .stacked import stacked_mlp
 
-    from bnn_init.initializers import CriticalBias
-
-    layers = [tf.keras.Input((n_in,))]
-    for i in range(depth + 1):
-        last = i == depth
-        layers.append(
-            tf.keras.layers.Dense(
-                n_out if last else width,
-                activation=None if last else "tanh",
-                kernel_initializer=tf.keras.initializers.VarianceScaling(
-                    sigma_w2, "fan_in", "untruncated_normal", seed=seed * 10_007 + i
-                ),
-                bias_initializer=CriticalBias(sigma_b2, seed=seed * 10_007 + 5_003 + i),
-            )
-        )
-        if dropout_rate > 0 and not last:
-            layers.append(tf.keras.layers.Dropout(dropout_rate, seed=seed * 10_007 + 7_001 + i))
-    return tf.keras.Sequential(layers)
+    return stacked_mlp(
+        depth,
+        width,
+        n_in,
+        n_out,
+        sigma_w2,
+        bias_variance=SIGMA_B2,
+        activation="tanh",
+        dropout_rate=dropout_rate,
+        seed=seed,
+    )
 
 
 def _optimizer(name, learning_rate):
@@ -126,61 +120,48 @@ def _optimizer(name, learning_rate):
     raise ValueError(f"optimizer must be 'rmsprop' or 'sgd', got {name!r}")
 
 
-def _grid(data, depths, sigma_w2, keep_rate, s, optimizer, seed, bar):
-    """Train one network per (depth, sigma_w2) cell; rows of the tidy table."""
-    import tensorflow as tf
-
-    rows = []
+def _panel(data, depths, sigma_w2, keep_rate, s, optimizer, seed, bar):
+    """Train the (depth, sigma_w2) grid of one keep rate; accuracy[depth, sigma_w2], its rows."""
     x, y = data
-    for i, depth in enumerate(depths):
-        for j, w2 in enumerate(sigma_w2):
-            cell_seed = seed * 1_000_003 + 1_009 * i + j
-            tf.keras.utils.set_random_seed(cell_seed)
-            model = tanh_mlp(
-                depth,
-                s["width"],
-                x.shape[1],
-                int(y.max()) + 1,
-                w2,
-                dropout_rate=1.0 - keep_rate,
-                seed=cell_seed,
-            )
-            hist = train(
-                model,
-                data,
-                steps=s["steps"],
-                batch_size=s["batch_size"],
-                optimizer=_optimizer(optimizer, s["learning_rate"]),
-                seed=cell_seed,
-            )
-            theory = ContinuousNet(
-                phi="tanh", sigma_w2=w2, sigma_b2=SIGMA_B2, dropout_rate=1.0 - keep_rate
-            )
-            rows.append(
-                {
-                    "keep_rate": keep_rate,
-                    "depth": depth,
-                    "sigma_w2": w2,
-                    "train_accuracy": hist[-1]["train_accuracy"],
-                    "final_loss": hist[-1]["loss"],
-                    "steps": hist[-1]["step"],
-                    "xi_c": theory.xi_c,
-                    "chi1": theory.chi1,
-                    "depth_over_xi_c": depth / theory.xi_c,
-                }
-            )
-            bar.update()
-            bar.set_postfix_str(
-                f"rho={keep_rate} L={depth} s_w2={w2:g} acc={rows[-1]['train_accuracy']:.2f}"
-            )
-    return rows
-
-
-def _grid_of(rows, depths):
-    """accuracy[depth, sigma_w2] and xi_c[sigma_w2] of one panel's rows."""
-    grid = np.array([[r["train_accuracy"] for r in rows if r["depth"] == d] for d in depths])
-    xi = np.array([r["xi_c"] for r in rows if r["depth"] == depths[0]])
-    return grid, xi
+    _optimizer(optimizer, s["learning_rate"])  # a bad name fails before any training
+    accuracy, loss = train_depth_grid(
+        data,
+        depths,
+        lambda depth, model_seed: tanh_mlps(
+            depth,
+            s["width"],
+            x.shape[1],
+            int(y.max()) + 1,
+            sigma_w2,
+            dropout_rate=1.0 - keep_rate,
+            seed=model_seed,
+        ),
+        steps=s["steps"],
+        batch_size=s["batch_size"],
+        optimizer=lambda: _optimizer(optimizer, s["learning_rate"]),
+        seed=seed,
+        bar=bar,
+        label=f"rho={keep_rate:g}",
+    )
+    theory = ContinuousNet(
+        phi="tanh", sigma_w2=np.asarray(sigma_w2), sigma_b2=SIGMA_B2, dropout_rate=1.0 - keep_rate
+    )
+    rows = [
+        {
+            "keep_rate": keep_rate,
+            "depth": depth,
+            "sigma_w2": w2,
+            "train_accuracy": accuracy[i, j],
+            "final_loss": loss[i, j],
+            "steps": s["steps"],
+            "xi_c": theory.xi_c[j],
+            "chi1": theory.chi1[j],
+            "depth_over_xi_c": depth / theory.xi_c[j],
+        }
+        for i, depth in enumerate(depths)
+        for j, w2 in enumerate(sigma_w2)
+    ]
+    return accuracy, theory.xi_c, rows
 
 
 def depth_experiment(
@@ -215,28 +196,21 @@ def depth_experiment(
         (rho, s["dropout_depths"] or s["depths"], s["dropout_sigma_w2"] or s["sigma_w2"])
         for rho in s["keep_rates"]
     ]
-    total = sum(len(d) * len(w) for _, d, w in panels)
-    bar = progress(total, "schoenholz-depth", progress_bar)
+    bar = progress(sum(len(d) for _, d, _ in panels), "schoenholz-depth", progress_bar)
     rows, summary = [], {"panels": {}, "threshold": threshold}
     fig, axes = new_figure(ncols=len(panels))
     try:
         for k, (rho, depths, sigma_w2) in enumerate(panels):
-            panel_rows = _grid(data, depths, sigma_w2, rho, s, optimizer, seed, bar)
+            grid, xi, panel_rows = _panel(data, depths, sigma_w2, rho, s, optimizer, seed, bar)
             rows += panel_rows
-            grid, xi = _grid_of(panel_rows, depths)
             found = boundary(depths, grid, xi, threshold, n=PAPER_N)
             l_max, n_fit, agreement = (
                 found[k] for k in ("max_trained_depth", "fitted_n", "agreement")
             )
             fine = np.linspace(min(sigma_w2), max(sigma_w2), 200)
-            xi_fine = np.array(
-                [
-                    ContinuousNet(
-                        phi="tanh", sigma_w2=w, sigma_b2=SIGMA_B2, dropout_rate=1.0 - rho
-                    ).xi_c
-                    for w in fine
-                ]
-            )
+            xi_fine = ContinuousNet(
+                phi="tanh", sigma_w2=fine, sigma_b2=SIGMA_B2, dropout_rate=1.0 - rho
+            ).xi_c
             curves = [
                 (f"{n} xi_c" if n in (1, 6) else None, fine, n * xi_fine, "w--" if n == 6 else "c:")
                 for n in range(1, 7)
@@ -306,28 +280,33 @@ def _depth_verdict(summary, dataset):
 
 def layer_gradient_norms(model, x, y):
     """Per-example squared gradient norms ||dE_a/dW^l||^2 = ||delta^l_a||^2 ||x^(l-1)_a||^2 of every
-    Dense kernel of a ``tanh_mlp`` (004 eq. 14), averaged over the examples; cross-entropy loss."""
+    layer of stacked tanh networks (`tanh_mlps`, 004 eq. 14), averaged over the examples;
+    cross-entropy loss. Returns ``norms[layer, network]``."""
     import tensorflow as tf
 
-    dense = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.Dense)]
+    from .stacked import StackedDense
+
+    dense = [layer for layer in model.layers if isinstance(layer, StackedDense)]
     inputs, pre = [], []
     with tf.GradientTape() as tape:
         h = tf.convert_to_tensor(x)
-        for i, layer in enumerate(dense):
+        for layer in dense:
             inputs.append(h)
-            z = tf.matmul(h, layer.kernel) + layer.bias
+            z = layer.preactivation(h)
             tape.watch(z)
             pre.append(z)
-            h = tf.tanh(z) if i < len(dense) - 1 else z
+            h = layer.activation(z)
+        labels = tf.broadcast_to(tf.reshape(y, (-1, 1)), tf.shape(h)[:-1])
         loss = tf.reduce_sum(
-            tf.keras.losses.sparse_categorical_crossentropy(y, h, from_logits=True)
+            tf.keras.losses.sparse_categorical_crossentropy(labels, h, from_logits=True)
         )
     deltas = tape.gradient(loss, pre)
-    norms = [
-        tf.reduce_sum(d**2, axis=1) * tf.reduce_sum(a**2, axis=1)
-        for d, a in zip(deltas, inputs, strict=True)
-    ]
-    return np.array([float(tf.reduce_mean(n)) for n in norms])
+    norms = []
+    for delta, a in zip(deltas, inputs, strict=True):
+        a2 = tf.reduce_sum(a**2, axis=-1)
+        a2 = a2[:, None] if a2.shape.rank == 1 else a2  # the data, shared by all networks
+        norms.append(tf.reduce_mean(tf.reduce_sum(delta**2, axis=-1) * a2, axis=0))
+    return np.array([n.numpy() for n in norms])
 
 
 def fit_depth_scale(norms, skip=0.1):
@@ -360,27 +339,23 @@ def gradient_experiment(
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(y), s["examples"], replace=False)
     x, y = x[pick], y[pick]
-    rows, curves = [], {}
-    bar = progress(len(s["sigma_w2"]), "schoenholz-gradients", progress_bar)
-    for j, w2 in enumerate(s["sigma_w2"]):
-        tf.keras.utils.set_random_seed(seed * 1_000_003 + j)
-        model = tanh_mlp(s["depth"], s["width"], x.shape[1], 10, w2, seed=seed * 1_000_003 + j)
-        norms = layer_gradient_norms(model, x, y)[:-1]  # hidden layers (the readout is apart)
-        theory = ContinuousNet(phi="tanh", sigma_w2=w2, sigma_b2=SIGMA_B2)
-        measured = fit_depth_scale(norms)
-        curves[w2] = norms
-        for layer, value in enumerate(norms, start=1):
-            rows.append(
-                {
-                    "sigma_w2": w2,
-                    "layer": layer,
-                    "grad_norm2": value,
-                    "xi_grad": theory.xi_grad,
-                    "measured_xi": measured,
-                }
-            )
-        bar.update()
-    bar.close()
+    sigma_w2 = np.asarray(s["sigma_w2"], dtype=float)
+    tf.keras.utils.set_random_seed(seed)
+    model = tanh_mlps(s["depth"], s["width"], x.shape[1], 10, sigma_w2, seed=seed)
+    norms = layer_gradient_norms(model, x, y)[:-1]  # hidden layers (the readout is apart)
+    theory = ContinuousNet(phi="tanh", sigma_w2=sigma_w2, sigma_b2=SIGMA_B2)
+    curves = {float(w2): norms[:, j] for j, w2 in enumerate(sigma_w2)}
+    rows = [
+        {
+            "sigma_w2": w2,
+            "layer": layer,
+            "grad_norm2": value,
+            "xi_grad": theory.xi_grad[j],
+            "measured_xi": fit_depth_scale(curves[w2]),
+        }
+        for j, w2 in enumerate(curves)
+        for layer, value in enumerate(curves[w2], start=1)
+    ]
     summary = _gradient_summary(curves, s["depth"])
     fig = _gradient_figure(curves, summary, s)
     result = ExperimentResult("schoenholz_gradients", rows, {"gradients": fig}, summary=summary)

@@ -1,18 +1,18 @@
 """Wang (000): hard-tanh binarised MLPs at and away from the edge of chaos
 (``bnn-init reproduce wang-bnn``).
 
-Three parts, each a function returning tidy rows:
+Three parts, all rows of one `ExperimentResult` (column ``table``):
 
-* `cases_table` (000 Table 1): case 1 (weights and activations binarised by Sign, Larq's
+* Table 1 (000 Table 1): case 1 (weights and activations binarised by Sign, Larq's
   ``ste_sign``) vs case 2 (B_r = `bnn_init.quantizers.HardTanh` with r = 1 and the critical
   `bnn_init.initializers.CriticalHardTanhNormal`) vs a float network with hard-tanh activations
   and Glorot kernels ("DNN"); training accuracy after each epoch. Note that at r = 1 the critical
   kernels have |W| << r, so B_r(W) = W: case 2 computes the same function as a float network
   with those kernels until training pushes weights past r.
-* `r_table` (000 Table 2): r = 0.1 vs r = 1, each at its critical sigma_w2 (r^2 at sigma_b2 = 0,
+* Table 2 (000 Table 2): r = 0.1 vs r = 1, each at its critical sigma_w2 (r^2 at sigma_b2 = 0,
   ERRATA items 1-2), plus r = 0.1 at the sigma_w = 0.01 printed in Table 2; Wang reports that
   learning freezes for small r.
-* `depth_grid` (000 Figs. 7-8): training accuracy over depth x sigma_w2 for the r = 1 BNN, plain,
+* the depth grid (000 Figs. 7-8): training accuracy over depth x sigma_w2 for the r = 1 BNN, plain,
   with BatchNorm and dropout after every hidden layer, and with one dropout after the first hidden
   layer, against the trainable depth 6 xi_c of `bnn_init.theory.HardTanhBNN` (which describes the
   plain network only: neither BatchNorm nor dropout is in Wang's theory).
@@ -41,6 +41,7 @@ from .common import (
     pick_size,
     progress,
     train,
+    train_depth_grid,
 )
 
 __all__ = ["SIZES", "binary_mlp", "experiment"]
@@ -56,52 +57,44 @@ PAPER_TABLE1 = {
 PAPER_TABLE2 = {"r=0.1": (0.0974,) * 4, "r=1": (0.9421, 0.9516, 0.9560, 0.9609)}
 CHANCE = 0.1
 
+DEFAULT_SIZE = dict(
+    width=300,
+    depth=10,
+    epochs=4,
+    batch_size=64,
+    n_train=None,
+    learning_rate=1e-3,
+    grid_depths=(5, 10, 20, 35, 50, 70),
+    grid_sigma_w2=(0.25, 0.5, 0.75, 0.9, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0),
+    grid_variants=VARIANTS,
+    grid_epochs=5,
+    grid_batch_size=16,
+    grid_width=300,
+    dropout_rate=0.1,
+)
 SIZES = {
     "test": dict(
+        DEFAULT_SIZE,
         width=64,
         depth=4,
         epochs=2,
         batch_size=32,
         n_train=400,
-        learning_rate=1e-3,
         grid_depths=(3, 30),
         grid_sigma_w2=(0.25, 1.0),
         grid_variants=("plain",),
         grid_epochs=2,
-        grid_batch_size=16,
         grid_width=48,
-        dropout_rate=0.1,
     ),
     "quick": dict(
+        DEFAULT_SIZE,
         width=128,
-        depth=10,
-        epochs=4,
-        batch_size=64,
-        n_train=None,
-        learning_rate=1e-3,
         grid_depths=(5, 15, 30, 50),
         grid_sigma_w2=(0.25, 0.6, 1.0, 2.0, 4.0),
-        grid_variants=VARIANTS,
-        grid_epochs=1,
-        grid_batch_size=16,
-        grid_width=64,
-        dropout_rate=0.1,
-    ),
-    "default": dict(
-        width=300,
-        depth=10,
-        epochs=4,
-        batch_size=64,
-        n_train=None,
-        learning_rate=1e-3,
-        grid_depths=(5, 10, 20, 35, 50, 70),
-        grid_sigma_w2=(0.25, 0.5, 0.75, 0.9, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0),
-        grid_variants=VARIANTS,
         grid_epochs=2,
-        grid_batch_size=16,
-        grid_width=128,
-        dropout_rate=0.1,
+        grid_width=64,
     ),
+    "default": DEFAULT_SIZE,
 }
 
 
@@ -114,8 +107,6 @@ def binary_mlp(
     case="hardtanh",
     r=1.0,
     sigma_w2=None,
-    variant="plain",
-    dropout_rate=0.1,
     seed=0,
 ):
     """An MLP of ``depth`` hidden layers of Larq ``QuantDense`` and a binarised readout.
@@ -123,9 +114,8 @@ def binary_mlp(
     ``case``: "sign" (``ste_sign`` weights and activations, Glorot kernels, 000 sec. 3.1),
     "hardtanh" (``HardTanh(r)`` weights and activations, kernels N(0, r^2 sigma_w2 / fan_in);
     ``sigma_w2=None`` means `CriticalHardTanhNormal`), or "float" (float kernels, Glorot uniform
-    or N(0, sigma_w2 / fan_in), hard-tanh activations). ``variant``: "plain", "batchnorm_dropout"
-    (BatchNorm then Dropout after every hidden layer) or "dropout_first" (one Dropout after the
-    first hidden layer) (000 Fig. 8).
+    or N(0, sigma_w2 / fan_in), hard-tanh activations). (The depth grid of Figs. 7-8 trains its
+    networks side by side with `bnn_init.experiments.stacked.stacked_mlp`.)
     """
     import larq as lq
     import tensorflow as tf
@@ -134,7 +124,6 @@ def binary_mlp(
     from bnn_init.quantizers import HardTanh
 
     check_choice("case", case, CASES)
-    check_choice("variant", variant, VARIANTS)
     layers = [tf.keras.Input((n_in,))]
     for i in range(depth + 1):
         layer_seed = seed * 10_007 + i
@@ -161,45 +150,46 @@ def binary_mlp(
                 kernel_constraint=constraint,
             )
         )
-        if i == depth:
-            break
-        if variant == "batchnorm_dropout":
-            layers.append(tf.keras.layers.BatchNormalization())
-        if variant == "batchnorm_dropout" or (variant == "dropout_first" and i == 0):
-            layers.append(tf.keras.layers.Dropout(dropout_rate, seed=layer_seed + 5_003))
     return tf.keras.Sequential(layers)
 
 
-def _fit(data, s, seed, epochs, batch_size, **model_kwargs):
-    """Train one ``binary_mlp`` with Adam; the history has one record per epoch."""
+def _table_rows(data, s, seed, table, case, r=1.0, sigma_w2=None, label=None):
+    """Train one ``binary_mlp`` of the Tables' size with Adam; one row per epoch."""
     import tensorflow as tf
 
     x, y = data
     tf.keras.utils.set_random_seed(seed)
-    model = binary_mlp(n_in=x.shape[1], n_out=int(y.max()) + 1, seed=seed, **model_kwargs)
-    per_epoch = len(y) // batch_size
-    return train(
+    model = binary_mlp(
+        s["depth"],
+        s["width"],
+        x.shape[1],
+        int(y.max()) + 1,
+        case=case,
+        r=r,
+        sigma_w2=sigma_w2,
+        seed=seed,
+    )
+    per_epoch = len(y) // s["batch_size"]
+    history = train(
         model,
         data,
-        steps=epochs * per_epoch,
-        batch_size=batch_size,
+        steps=s["epochs"] * per_epoch,
+        batch_size=s["batch_size"],
         optimizer=tf.keras.optimizers.Adam(s["learning_rate"]),
         seed=seed,
         eval_every=per_epoch,
     )
-
-
-def _epoch_rows(table, label, history, **extra):
     return [
         {
             "table": table,
-            "config": label,
+            "config": label or case,
             "epoch": k + 1,
-            **extra,
-            "train_accuracy": rec["train_accuracy"],
-            "loss": rec["loss"],
+            "r": r,
+            "sigma_w2": sigma_w2,
+            "train_accuracy": record["train_accuracy"],
+            "loss": record["loss"],
         }
-        for k, rec in enumerate(history)
+        for k, record in enumerate(history)
     ]
 
 
@@ -228,45 +218,22 @@ def experiment(
         "r=0.1, sigma_w2=0.01 (critical)": (0.1, HardTanhBNN.critical(r=0.1).sigma_w2),
         "r=0.1, sigma_w2=1e-4 (Table 2 as printed)": (0.1, 1e-4),
     }
-    n_grid = len(s["grid_variants"]) * len(s["grid_depths"]) * len(s["grid_sigma_w2"])
+    n_grid = len(s["grid_variants"]) * len(s["grid_depths"])
     bar = progress(len(CASES) + len(configs_t2) + n_grid, "wang-bnn", progress_bar)
     rows, summary = [], {"table1": {}, "table2": {}, "grid": {}, "threshold": threshold}
     try:
-        for case in CASES:  # Table 1
-            hist = _fit(
-                data,
-                s,
-                seed,
-                s["epochs"],
-                s["batch_size"],
-                depth=s["depth"],
-                width=s["width"],
-                case=case,
-                r=1.0,
-            )
-            rows += _epoch_rows("table1", case, hist)
-            summary["table1"][case] = [h["train_accuracy"] for h in hist]
-            bar.update()
-        for label, (r, w2) in configs_t2.items():  # Table 2
-            hist = _fit(
-                data,
-                s,
-                seed,
-                s["epochs"],
-                s["batch_size"],
-                depth=s["depth"],
-                width=s["width"],
-                case="hardtanh",
-                r=r,
-                sigma_w2=w2,
-            )
-            rows += _epoch_rows("table2", label, hist, r=r, sigma_w2=w2)
-            summary["table2"][label] = [h["train_accuracy"] for h in hist]
+        tables = [("table1", case, case, 1.0, None) for case in CASES]
+        tables += [("table2", label, "hardtanh", r, w2) for label, (r, w2) in configs_t2.items()]
+        for table, label, case, r, w2 in tables:  # Tables 1 and 2
+            table_rows = _table_rows(data, s, seed, table, case, r, w2, label)
+            rows += table_rows
+            summary[table][label] = [row["train_accuracy"] for row in table_rows]
             bar.update()
         for variant in s["grid_variants"]:  # Figs. 7-8
-            grid_rows = _depth_grid(data, s, seed, variant, bar)
+            grid_rows, summary["grid"][variant] = _depth_grid(
+                data, s, seed, variant, threshold, bar
+            )
             rows += grid_rows
-            summary["grid"][variant] = _grid_summary(grid_rows, s, threshold)
     finally:
         bar.close()
     fig = _figure(summary, s, dataset)
@@ -276,53 +243,58 @@ def experiment(
     return result
 
 
-def _depth_grid(data, s, seed, variant, bar):
-    rows = []
-    for i, depth in enumerate(s["grid_depths"]):
-        for j, w2 in enumerate(s["grid_sigma_w2"]):
-            cell_seed = seed * 1_000_003 + 1_009 * i + j
-            hist = _fit(
-                data,
-                s,
-                cell_seed,
-                s["grid_epochs"],
-                s["grid_batch_size"],
-                depth=depth,
-                width=s["grid_width"],
-                case="hardtanh",
-                r=1.0,
-                sigma_w2=w2,
-                variant=variant,
-                dropout_rate=s["dropout_rate"],
-            )
-            theory = HardTanhBNN(r=1.0, sigma_w2=w2, sigma_b2=0.0)
-            rows.append(
-                {
-                    "table": "grid",
-                    "config": variant,
-                    "epoch": len(hist),
-                    "depth": depth,
-                    "r": 1.0,
-                    "sigma_w2": w2,
-                    "train_accuracy": hist[-1]["train_accuracy"],
-                    "loss": hist[-1]["loss"],
-                    "xi_c": theory.xi_c,
-                }
-            )
-            bar.update()
-            bar.set_postfix_str(
-                f"{variant} L={depth} s_w2={w2:g} acc={rows[-1]['train_accuracy']:.2f}"
-            )
-    return rows
+def _depth_grid(data, s, seed, variant, threshold, bar):
+    """Figs. 7-8: the r = 1 BNN over depth x sigma_w2 (one stacked model per depth), rows and
+    the measured boundary against 6 xi_c of `HardTanhBNN`."""
+    import tensorflow as tf
 
+    from bnn_init.quantizers import HardTanh
 
-def _grid_summary(rows, s, threshold):
-    depths, sigma_w2 = s["grid_depths"], s["grid_sigma_w2"]
-    grid = np.array([[r["train_accuracy"] for r in rows if r["depth"] == d] for d in depths])
-    xi = np.array([HardTanhBNN(r=1.0, sigma_w2=w, sigma_b2=0.0).xi_c for w in sigma_w2])
-    found = boundary(depths, grid, xi, threshold)
-    return {
-        "accuracy": grid.tolist(),
+    from .stacked import stacked_mlp
+
+    x, y = data
+    sigma_w2 = np.asarray(s["grid_sigma_w2"], dtype=float)
+    accuracy, loss = train_depth_grid(
+        data,
+        s["grid_depths"],
+        lambda depth, model_seed: stacked_mlp(
+            depth,
+            s["grid_width"],
+            x.shape[1],
+            int(y.max()) + 1,
+            sigma_w2,  # kernels N(0, r^2 sigma_w2 / fan_in) at r = 1
+            quantizer=HardTanh(1.0),
+            batchnorm=variant == "batchnorm_dropout",
+            dropout_rate=0.0 if variant == "plain" else s["dropout_rate"],
+            dropout_layers="first" if variant == "dropout_first" else "all",
+            seed=model_seed,
+        ),
+        steps=s["grid_epochs"] * (len(y) // s["grid_batch_size"]),
+        batch_size=s["grid_batch_size"],
+        optimizer=lambda: tf.keras.optimizers.Adam(s["learning_rate"]),
+        seed=seed,
+        bar=bar,
+        label=variant,
+    )
+    xi = HardTanhBNN(r=1.0, sigma_w2=sigma_w2, sigma_b2=0.0).xi_c
+    rows = [
+        {
+            "table": "grid",
+            "config": variant,
+            "epoch": s["grid_epochs"],
+            "depth": depth,
+            "r": 1.0,
+            "sigma_w2": w2,
+            "train_accuracy": accuracy[i, j],
+            "loss": loss[i, j],
+            "xi_c": xi[j],
+        }
+        for i, depth in enumerate(s["grid_depths"])
+        for j, w2 in enumerate(sigma_w2)
+    ]
+    found = boundary(s["grid_depths"], accuracy, xi, threshold)
+    return rows, {
+        "accuracy": accuracy.tolist(),
         "xi_c": xi.tolist(),
         "max_trained_depth": found["max_trained_depth"].tolist(),
         "fitted_n": found["fitted_n"],
@@ -344,7 +316,7 @@ def _figure(summary, s, dataset):
     ax.legend(fontsize=6)
     w2 = np.asarray(s["grid_sigma_w2"], float)
     fine = np.geomspace(w2.min(), w2.max(), 300)
-    xi = np.array([HardTanhBNN(r=1.0, sigma_w2=w, sigma_b2=0.0).xi_c for w in fine])
+    xi = HardTanhBNN(r=1.0, sigma_w2=fine, sigma_b2=0.0).xi_c
     for k, variant in enumerate(variants):
         mesh = heatmap_figure(
             axes[0, k + 1],

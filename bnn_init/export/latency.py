@@ -15,6 +15,8 @@ import time
 
 import numpy as np
 
+from bnn_init.theory.errors import check_integer
+
 
 def _flatbuffer_bytes(flatbuffer_or_path) -> bytes:
     if isinstance(flatbuffer_or_path, (bytes, bytearray)):
@@ -28,12 +30,6 @@ def _flatbuffer_bytes(flatbuffer_or_path) -> bytes:
         "flatbuffer_or_path must be bytes or a path to a .tflite file, "
         f"got {type(flatbuffer_or_path).__name__}"
     )
-
-
-def _check_count(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name}={value!r}; need an integer >= {low}")
-    return int(value)
 
 
 def _inputs(interpreter, inputs, seed: int) -> np.ndarray:
@@ -81,9 +77,9 @@ def measure_latency(
     """
     from larq_compute_engine.tflite.python.interpreter import Interpreter
 
-    runs = _check_count("runs", runs, 1)
-    warmup = _check_count("warmup", warmup, 0)
-    num_threads = _check_count("num_threads", num_threads, 1)
+    runs = check_integer("runs", runs, 1)
+    warmup = check_integer("warmup", warmup, 0)
+    num_threads = check_integer("num_threads", num_threads, 1)
     interpreter = Interpreter(
         _flatbuffer_bytes(flatbuffer_or_path),
         num_threads=num_threads,

@@ -1,38 +1,15 @@
-"""What every bnn-init initializer shares: parameter checks, Keras' fan-in, seeded sampling."""
+"""What every bnn-init initializer shares: the seed check, Keras' fan-in, seeded sampling."""
 
 import math
-import numbers
 
 import tensorflow as tf
 
-
-def check_real(name, value, *, low, low_open, high=math.inf, high_open=False):
-    """Return ``value`` as a float after checking it is a finite number in the given interval.
-
-    Raises TypeError for a non-number and ValueError naming the parameter, its value and the
-    allowed range otherwise.
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    below = value <= low if low_open else value < low
-    above = value >= high if high_open else value > high
-    if not math.isfinite(value) or below or above:
-        lo = ("(" if low_open else "[") + f"{low:g}"
-        hi = f"{high:g}" + (")" if high_open or math.isinf(high) else "]")
-        raise ValueError(f"{name} must be a finite number in {lo}, {hi}, got {value!r}")
-    return value
+from bnn_init.theory.errors import check_integer
 
 
 def check_seed(seed):
     """A seed is None or an integer >= 0."""
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be None or an integer >= 0, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be None or an integer >= 0, got {seed}")
-    return int(seed)
+    return None if seed is None else check_integer("seed", seed, low=0)
 
 
 def fan_in(shape):

@@ -4,7 +4,9 @@ import math
 
 import tensorflow as tf
 
-from ._base import SeededInitializer, check_real
+from bnn_init.theory.errors import check_number
+
+from ._base import SeededInitializer
 
 
 @tf.keras.utils.register_keras_serializable(package="bnn_init")
@@ -25,7 +27,7 @@ class CriticalBias(SeededInitializer):
 
     def __init__(self, sigma_b2=0.0, seed=None):
         super().__init__(seed)
-        self.sigma_b2 = check_real("sigma_b2", sigma_b2, low=0.0, low_open=False)
+        self.sigma_b2 = check_number("sigma_b2", sigma_b2, low=0.0, low_open=False)
 
     def sample(self, shape, dtype):
         return math.sqrt(self.sigma_b2) * self.normal(shape, dtype)

@@ -7,9 +7,9 @@ import tensorflow as tf
 from scipy.optimize import brentq
 from scipy.special import erf
 
-from bnn_init.theory.errors import check_choice
+from bnn_init.theory.errors import check_choice, check_number
 
-from ._base import SeededInitializer, check_real
+from ._base import SeededInitializer
 
 
 def clipped_normal_scale(sigma_m2):
@@ -58,7 +58,7 @@ class BinaryMeans(SeededInitializer):
             "distribution", distribution, ("two_point", "clipped_normal")
         )
         clipped = self.distribution == "clipped_normal"
-        self.sigma_m2 = check_real(
+        self.sigma_m2 = check_number(
             "sigma_m2", sigma_m2, low=0.0, low_open=True, high=1.0, high_open=clipped
         )
         self._scale = clipped_normal_scale(self.sigma_m2) if clipped else None

@@ -4,9 +4,9 @@ import math
 
 import tensorflow as tf
 
-from bnn_init.theory.errors import check_choice
+from bnn_init.theory.errors import check_choice, check_number
 
-from ._base import SeededInitializer, check_real
+from ._base import SeededInitializer
 
 
 @tf.keras.utils.register_keras_serializable(package="bnn_init")
@@ -34,7 +34,7 @@ class ConstantVariance(SeededInitializer):
 
     def __init__(self, variance=1e-3, distribution="uniform", seed=None):
         super().__init__(seed)
-        self.variance = check_real("variance", variance, low=0.0, low_open=True)
+        self.variance = check_number("variance", variance, low=0.0, low_open=True)
         self.distribution = check_choice("distribution", distribution, ("uniform", "normal"))
 
     def sample(self, shape, dtype):

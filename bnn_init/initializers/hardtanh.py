@@ -10,8 +10,9 @@ import math
 import tensorflow as tf
 
 from bnn_init import theory
+from bnn_init.theory.errors import check_number
 
-from ._base import SeededInitializer, check_real, fan_in
+from ._base import SeededInitializer, fan_in
 
 
 class _HardTanhInitializer(SeededInitializer):
@@ -22,12 +23,12 @@ class _HardTanhInitializer(SeededInitializer):
 
     def __init__(self, r, sigma_w2, sigma_b2, seed):
         super().__init__(seed)
-        self.r = check_real("r", r, low=0.0, low_open=True)
-        self.sigma_b2 = check_real("sigma_b2", sigma_b2, low=0.0, low_open=False)
+        self.r = check_number("r", r, low=0.0, low_open=True)
+        self.sigma_b2 = check_number("sigma_b2", sigma_b2, low=0.0, low_open=False)
         if sigma_w2 is None:
             self.theory = theory.HardTanhBNN.critical(r=self.r, sigma_b2=self.sigma_b2)
         else:
-            sigma_w2 = check_real("sigma_w2", sigma_w2, low=0.0, low_open=True)
+            sigma_w2 = check_number("sigma_w2", sigma_w2, low=0.0, low_open=True)
             self.theory = theory.HardTanhBNN(r=self.r, sigma_w2=sigma_w2, sigma_b2=self.sigma_b2)
 
     @property

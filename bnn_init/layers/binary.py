@@ -18,6 +18,8 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
+from bnn_init.theory.errors import check_integer
+
 from .deterministic import _DeterministicSurrogate
 from .lrt import _LRTSurrogate
 from .means import SurrogateLayer
@@ -183,12 +185,6 @@ def to_binary(model):
     return binary
 
 
-def _check_count(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
 class StochasticBinaryNetworks:
     """Stochastic binary networks drawn from a surrogate model (`sample_binary`), evaluated
     together: ``nets(x)`` returns the logits of every network, shape (len(nets), batch, ...);
@@ -287,7 +283,7 @@ def sample_binary(model, n, seed=0):
         ValueError: ``n`` is not an integer >= 1, the model is not a chain of surrogate layers
             (with Flatten, Reshape, MaxPooling2D or Dropout between them), or a layer is not built.
     """
-    n = _check_count("n", n)
+    n = check_integer("n", n)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     rng = np.random.default_rng(seed)
@@ -327,8 +323,8 @@ def ensemble_accuracy(model, x, y, samples, seed=0, batch_size=1024):
         >>> ensemble_accuracy(surrogate_model, x_test, y_test, samples=100)   # doctest: +SKIP
         0.93
     """
-    samples = _check_count("samples", samples)
-    batch_size = _check_count("batch_size", batch_size)
+    samples = check_integer("samples", samples)
+    batch_size = check_integer("batch_size", batch_size)
     x = np.asarray(x, np.float32)
     y = np.asarray(y).reshape(-1)
     if len(x) != len(y) or len(y) == 0:

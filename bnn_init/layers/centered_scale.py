@@ -13,6 +13,8 @@ import numbers
 
 import tensorflow as tf
 
+from bnn_init.theory.errors import check_number
+
 __all__ = ["CenteredScale"]
 
 
@@ -69,14 +71,14 @@ class CenteredScale(tf.keras.layers.Layer):
             if scale != "fan_in":
                 raise ValueError(f"scale must be 'fan_in' or a number > 0, got {scale!r}")
         else:
-            scale = _positive("scale", scale)
+            scale = check_number("scale", scale, low=0.0, low_open=True)
         if fan_in is not None:
             if isinstance(fan_in, bool) or not isinstance(fan_in, numbers.Integral) or fan_in < 1:
                 raise ValueError(f"fan_in must be None or an int >= 1, got {fan_in!r}")
             fan_in = int(fan_in)
         self.scale = scale
         self.fan_in = fan_in
-        self.multiplier = _positive("multiplier", multiplier)
+        self.multiplier = check_number("multiplier", multiplier, low=0.0, low_open=True)
         if (
             isinstance(momentum, bool)
             or not isinstance(momentum, numbers.Real)
@@ -154,11 +156,3 @@ class CenteredScale(tf.keras.layers.Layer):
             "momentum": self.momentum,
             "center": self.center,
         }
-
-
-def _positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number > 0, got {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)

@@ -20,11 +20,11 @@ map of ERRATA 6.
 from __future__ import annotations
 
 import math
-import numbers
 
 import tensorflow as tf
 
 from bnn_init.theory.activations import SIGN_NEURON_KAPPA
+from bnn_init.theory.errors import check_number
 
 from .geometry import Conv2DGeometry, DenseGeometry
 from .means import SurrogateLayer
@@ -32,20 +32,12 @@ from .means import SurrogateLayer
 __all__ = ["DeterministicSurrogateConv2D", "DeterministicSurrogateDense"]
 
 
-def _check_kappa(value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"kappa must be a finite number > 0, got {value!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"kappa must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
 class _DeterministicSurrogate(SurrogateLayer):
     """h = (A + sqrt(N) b) / sqrt(V + N epsilon), phi(h) = erf(kappa h) (001 eq. 12)."""
 
     def __init__(self, kappa=SIGN_NEURON_KAPPA, **kwargs):
         super().__init__(**kwargs)
-        self.kappa = _check_kappa(kappa)
+        self.kappa = check_number("kappa", kappa, low=0.0, low_open=True)
 
     def field(self, inputs, training=None):
         mean, variance = self.moment_sums(inputs)

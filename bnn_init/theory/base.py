@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .errors import check_depth, check_range
+from .errors import check_integer, check_range
 from .solvers import solve_increasing_root
 
 Q_FLOOR = 1e-30  # correlations at q -> 0 are taken as the limit, evaluated at this variance
@@ -248,7 +248,7 @@ class MeanFieldModel:
 
     def trajectory(self, q0, c0, depth):
         """q^l and c^l for l = 1..depth from the first layer's (q0, c0) by iterating the maps."""
-        depth = check_depth(depth)
+        depth = check_integer("depth", depth)
         q = check_range("q0", q0, low=0.0)
         c = check_range("c0", c0, low=-1.0, high=1.0)
         qs, cs = [q], [c]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
 
@@ -45,6 +48,18 @@ def check_range(name: str, value, *, low=None, high=None, low_open=False, high_o
     return arr
 
 
+def check_number(name: str, value, *, low=None, high=None, low_open=False, high_open=False):
+    """Return ``value`` as a float after checking it is one finite real number (not a bool) in
+    the range of `check_range`: TypeError for anything else, ValueError outside the range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return float(
+        check_range(name, value, low=low, high=high, low_open=low_open, high_open=high_open)
+    )
+
+
 def check_choice(name: str, value, choices):
     """Check that ``value`` is one of ``choices`` (strings), else ValueError listing them."""
     if value not in choices:
@@ -52,10 +67,11 @@ def check_choice(name: str, value, choices):
     return value
 
 
-def check_depth(depth) -> int:
-    """A network depth: an integer >= 1."""
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)):
-        raise TypeError(f"depth must be an integer >= 1, got {depth!r}")
-    if depth < 1:
-        raise ValueError(f"depth must be an integer >= 1, got {depth}")
-    return int(depth)
+def check_integer(name: str, value, low: int = 1) -> int:
+    """Return ``value`` as an int after checking it is an integer (not a bool) >= ``low``:
+    TypeError for a non-integer, ValueError below ``low``, both naming the parameter."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer >= {low}, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)

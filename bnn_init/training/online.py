@@ -12,6 +12,8 @@ import os
 
 import numpy as np
 
+from bnn_init.theory.errors import check_integer
+
 from .converging import check_inputs, encode_targets
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -50,15 +52,6 @@ class ErrorWindow:
         return float(self._buffers[name].mean())
 
 
-def check_fit_args(epochs, chunk_size):
-    if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer):
-        raise ValueError(f"chunk_size must be an int >= 1, got {chunk_size!r}")
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be an int >= 1, got {chunk_size!r}")
-
-
 def run_online(
     trainer,
     x,
@@ -80,7 +73,8 @@ def run_online(
     such as ``EarlyStopping`` set it). Returns a ``tf.keras.callbacks.History`` whose ``history``
     maps each error name (and ``val_`` + name with ``validation_data``) to one value per epoch.
     """
-    check_fit_args(epochs, chunk_size)
+    check_integer("epochs", epochs)
+    check_integer("chunk_size", chunk_size)
     chunk_size = int(chunk_size)
     x = check_inputs(x, trainer.input_dim)
     targets = encode_targets(y, trainer.outputs)

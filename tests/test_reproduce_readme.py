@@ -1,0 +1,52 @@
+"""``make reproduce`` (scripts/reproduce_readme.py) writes the README's Results section."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "reproduce_readme.py"
+
+
+@pytest.fixture(scope="module")
+def script():
+    spec = importlib.util.spec_from_file_location("reproduce_readme", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_results_section_is_generated_between_the_markers(script, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n## Results\n\n{script.START}\nold\n{script.END}\n\n## After\n")
+    argv = ["--size", "test", "--only", "schoenholz-gradients", "--out", str(tmp_path / "res")]
+    assert script.main([*argv, "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert text.startswith("# x\n\n## Results\n") and text.endswith(f"{script.END}\n\n## After\n")
+    assert "old" not in text
+    assert "### `schoenholz-gradients`" in text
+    assert "`bnn-init reproduce schoenholz-gradients --size test`" in text
+    assert "![schoenholz-gradients: schoenholz_gradients](res/schoenholz_gradients.png)" in text
+    assert "measured / predicted depth scale: median" in text
+    assert (tmp_path / "res" / "schoenholz_gradients.csv").exists()
+
+
+def test_other_experiments_keep_their_sections(script):
+    old = (
+        f"a\n{script.START}\nheader\n### `wang-bnn`\nwang text\n\n"
+        f"### `sari-init`\nsari text\n{script.END}\nb\n"
+    )
+    new = script.replace_results(old, "new header\n", {"sari-init": "### `sari-init`\nnew sari"})
+    assert new == (
+        f"a\n{script.START}\nnew header\n\n### `wang-bnn`\nwang text\n\n"
+        f"### `sari-init`\nnew sari\n{script.END}\nb\n"
+    )
+
+
+def test_missing_markers_fail_before_training(script, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers\n")
+    with pytest.raises(ValueError, match="results:start"):
+        script.main(["--size", "test", "--only", "sari-init", "--readme", str(readme)])
