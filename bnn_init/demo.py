@@ -121,18 +121,6 @@ def _accuracy(logits, y) -> float:
     return float(np.mean(np.argmax(logits, axis=-1) == y))
 
 
-def verdict_line(name, description, depth) -> str:
-    """One line: the theory's chi_1, xi_c and whether ``depth`` is beyond 6 xi_c (004 sec. 5)."""
-    model = description.theory
-    limit = model.max_trainable_depth(6.0)
-    verdict = "trainable" if depth <= limit else "NOT trainable"
-    return (
-        f"  {name:<15} {model!r}\n"
-        f"  {'':<15} chi_1 = {model.chi1:.4g}, xi_c = {model.xi_c:.4g}, "
-        f"6 xi_c = {limit:.4g} -> depth {depth}: {verdict}"
-    )
-
-
 def run(config: DemoConfig, out: Path, dataset: str = "digits", data_path=None) -> dict:
     """Run the demo; return the numbers it printed (for tests and scripts)."""
     import tensorflow as tf
@@ -140,6 +128,7 @@ def run(config: DemoConfig, out: Path, dataset: str = "digits", data_path=None) 
     from bnn_init import plotting, theory
     from bnn_init.callbacks import SignalPropagationMonitor
     from bnn_init.callbacks.figure import profile_figure
+    from bnn_init.callbacks.prediction import verdict
     from bnn_init.experiments.common import load_dataset
     from bnn_init.export import export_lce, export_tflite, measure_latency
     from bnn_init.export.verify import run_flatbuffer
@@ -163,7 +152,7 @@ def run(config: DemoConfig, out: Path, dataset: str = "digits", data_path=None) 
         tf.keras.utils.set_random_seed(config.seed)
         models[name] = hard_tanh_mlp(x_train.shape[1], classes, config, init)
         descriptions[name] = theory.describe(models[name])
-        print(verdict_line(name, descriptions[name], config.depth))
+        print(f"  {name}: {verdict(descriptions[name].theory, config.depth)}")
 
     print(f"\n2. Training on {dataset} ({len(x_train)} train / {len(x_test)} test examples)")
     histories, initial = {}, {}

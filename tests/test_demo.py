@@ -30,7 +30,7 @@ def test_demo_quick_end_to_end(tmp_path):
         "latency, 1 thread: BNN / float",
         "LceBconv2d",
         "glorot_uniform",
-        "NOT trainable",
+        "too deep to train from this initialisation; fix: sigma_w2 =",
         f"tensorboard --logdir {out}",
     ):
         assert line in printed, line

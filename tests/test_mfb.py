@@ -326,3 +326,26 @@ def test_to_keras_converts_with_lce_and_runs_identically():
     flatbuffer = lce.convert_keras_model(net.to_keras())
     x = np.random.default_rng(2).standard_normal((16, 11)).astype("float32")
     np.testing.assert_array_equal(Interpreter(flatbuffer).predict(x), net.map_scores(x))
+
+
+@pytest.mark.parametrize("y", [1.0, -1.0])
+def test_eq26_sign_erratum_by_monte_carlo(y):
+    """002 eq. 20 at the output layer, G = 2 / sqrt(K) N(0 | mu, sigma^2) / P(y u > 0) with
+    u ~ N(mu, sigma^2), estimated by sampling u (density at 0 from a narrow bin), for a surprising
+    sample (y mu < 0) as sigma shrinks: it is positive for both labels and tends to the corrected
+    2 |mu| / (sigma^2 sqrt(K)), while the printed eq. 26, -2 mu / (sigma^2 sqrt(K)), has the
+    opposite sign for y = -1."""
+    rng = np.random.default_rng(7)
+    k, mu, n, half_bin = 9, -0.4 * y, 4_000_000, 0.004
+    ratios = []
+    for sigma in (0.4, 0.25, 0.18):
+        u = mu + sigma * rng.standard_normal(n)
+        density = np.mean(np.abs(u) < half_bin) / (2 * half_bin)
+        gain = 2 / math.sqrt(k) * density / np.mean(y * u > 0)
+        corrected = 2 * abs(mu) / (sigma**2 * math.sqrt(k))
+        printed = -2 * mu / (sigma**2 * math.sqrt(k))
+        assert gain > 0 and np.sign(printed) == y
+        ratios.append(gain / corrected)
+    # approaches the corrected form from above: exactly M(b) / |b| at b = mu / sigma, M the inverse
+    # Mills ratio, = 1.525, 1.265, 1.157 here (and -> 1 as sigma -> 0)
+    np.testing.assert_allclose(ratios, [1.525, 1.265, 1.157], rtol=0.04)
