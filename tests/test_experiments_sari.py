@@ -1,8 +1,9 @@
-"""``bnn-init reproduce sari-init --size test``: Sari et al. (003) Tables 1-2 in seconds."""
+"""``bnn-init reproduce sari-init --quick``: Sari et al. (003) Tables 1-2 in about a minute."""
 
 import argparse
 import csv
 
+import numpy as np
 import pytest
 
 import bnn_init  # noqa: F401
@@ -15,7 +16,7 @@ def run(tmp_path_factory):
     parser = argparse.ArgumentParser()
     cli.add_parser(parser.add_subparsers())
     args = parser.parse_args(
-        ["reproduce", "sari-init", "--size", "test", "--no-progress", "--out", str(out)]
+        ["reproduce", "sari-init", "--quick", "--no-progress", "--out", str(out)]
     )
     assert args.func(args) == 0
     return out
@@ -26,8 +27,9 @@ def test_files_and_table_structure(run, capsys):
     verdict = (run / "sari_init.txt").read_text()
     assert "Table 2 centred_fixed" in verdict and "paper ResNet-56" in verdict
     rows = list(csv.DictReader(open(run / "sari_init.csv")))
-    inits = sari.SIZES["test"]["inits"]
-    assert len(rows) == len(inits) + len(sari.NORMS) - 1  # BatchNorm at 1e-3 is shared
+    s = sari.SIZES["quick"]
+    configs = len(s["inits"]) + len(sari.NORMS) - 1  # BatchNorm at 1e-3 is shared
+    assert len(rows) == configs * s["seeds"]
     assert {r["norm"] for r in rows} == set(sari.NORMS)
     for r in rows:
         assert 0.0 <= float(r["best_test_accuracy"]) <= 1.0
@@ -35,7 +37,10 @@ def test_files_and_table_structure(run, capsys):
 
 def test_no_norm_and_centring_only_train_worse_than_batchnorm_and_fixed_scale(run):
     """003 Table 2: "No BatchNorm" and "Centred Only" do not converge; BatchNorm and the fixed
-    scale do. Seeded; margin 0.1 (measured at this size: 0.15, 0.18 vs 0.40, 0.39)."""
+    scale do. Seeded; mean over seeds, margin 0.1 (measured: 0.18, 0.61 vs 0.80, 0.88)."""
     rows = list(csv.DictReader(open(run / "sari_init.csv")))
-    acc = {r["norm"]: float(r["best_test_accuracy"]) for r in rows if r["init"] == "0.001"}
+    acc = {
+        norm: np.mean([float(r["best_test_accuracy"]) for r in rows if r["norm"] == norm])
+        for norm in sari.NORMS
+    }
     assert max(acc["none"], acc["centred"]) + 0.1 < min(acc["batchnorm"], acc["centred_fixed"])

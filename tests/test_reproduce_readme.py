@@ -21,13 +21,13 @@ def script():
 def test_results_section_is_generated_between_the_markers(script, tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n## Results\n\n{script.START}\nold\n{script.END}\n\n## After\n")
-    argv = ["--size", "test", "--only", "schoenholz-gradients", "--out", str(tmp_path / "res")]
+    argv = ["--size", "quick", "--only", "schoenholz-gradients", "--out", str(tmp_path / "res")]
     assert script.main([*argv, "--readme", str(readme)]) == 0
     text = readme.read_text()
     assert text.startswith("# x\n\n## Results\n") and text.endswith(f"{script.END}\n\n## After\n")
     assert "old" not in text
     assert "### `schoenholz-gradients`" in text
-    assert "`bnn-init reproduce schoenholz-gradients --size test`" in text
+    assert "`bnn-init reproduce schoenholz-gradients --size quick`" in text
     assert "![schoenholz-gradients: schoenholz_gradients](res/schoenholz_gradients.png)" in text
     assert "measured / predicted depth scale: median" in text
     assert (tmp_path / "res" / "schoenholz_gradients.csv").exists()
@@ -49,4 +49,4 @@ def test_missing_markers_fail_before_training(script, tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("# no markers\n")
     with pytest.raises(ValueError, match="results:start"):
-        script.main(["--size", "test", "--only", "sari-init", "--readme", str(readme)])
+        script.main(["--size", "quick", "--only", "sari-init", "--readme", str(readme)])

@@ -4,8 +4,8 @@
     bnn-init reproduce wang-bnn --dataset mnist --data-path ~/data/mnist
 
 Each experiment writes ``NAME.csv`` (raw results), ``NAME*.png`` (figures) and ``NAME.txt`` (the
-verdict, also printed) into ``--out``. Sizes: ``--size test`` (seconds, used by the unit tests),
-``--quick`` (a few minutes on 2 CPU cores), the default (under 30 minutes, with a progress bar).
+verdict, also printed) into ``--out``. Sizes: ``--quick`` (about a minute on 2 CPU cores; the
+unit tests run it), the default (under 30 minutes, with a progress bar).
 The experiments of other modules (``trainability``, ``mfb-teacher-student``) plug in as further
 names when their modules are importable.
 """
@@ -52,7 +52,7 @@ PLUGINS = ("bnn_init.experiments.trainability", "bnn_init.training.cli")
 PLUGIN_EXPERIMENTS = {"trainability": ("bnn_init.experiments.trainability", "experiment")}
 # The experiments of the README's "Results" section (``make reproduce``), in its order.
 README_EXPERIMENTS = (*EXPERIMENTS, *PLUGIN_EXPERIMENTS)
-SIZES = ("test", "quick", "default")
+SIZES = ("quick", "default")
 
 
 def run_experiment(name, **kwargs):

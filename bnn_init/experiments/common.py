@@ -95,7 +95,7 @@ def _cell(value):
 
 
 def pick_size(presets: Mapping, size, overrides: Mapping | None = None) -> dict:
-    """The settings of preset ``size`` (e.g. "test", "quick", "default") updated with the
+    """The settings of preset ``size`` (e.g. "quick", "default") updated with the
     ``overrides`` that are not None; ValueError for an unknown size or setting."""
     check_choice("size", size, presets)
     settings = dict(presets[size])

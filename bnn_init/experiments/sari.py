@@ -62,15 +62,6 @@ DEFAULT_SIZE = dict(
     inits=INITS,
 )
 SIZES = {
-    "test": dict(
-        DEFAULT_SIZE,
-        filters=(16, 32),
-        epochs=3,
-        batch_size=32,
-        n_train=500,
-        seeds=1,
-        inits=("glorot", 1e-3),
-    ),
     "quick": dict(DEFAULT_SIZE, filters=(32, 64), epochs=8, seeds=2),
     "default": DEFAULT_SIZE,
 }
@@ -157,7 +148,7 @@ def experiment(
     """Sari et al. (003) Tables 1-2 on a small binary conv net (see the module docstring).
 
     Example:
-        >>> res = experiment(size="test", progress_bar=False)  # doctest: +SKIP
+        >>> res = experiment(size="quick", progress_bar=False)  # doctest: +SKIP
         >>> sorted(res.summary["table2"])  # doctest: +SKIP
         ['batchnorm', 'centred', 'centred_fixed', 'none']
     """

@@ -53,22 +53,10 @@ DEFAULT_DEPTH_SIZE = dict(
     dropout_sigma_w2=(1.0, 1.25, 1.5, 1.76, 2.2, 3.0, 4.0),
 )
 DEPTH_SIZES = {
-    "test": dict(
-        DEFAULT_DEPTH_SIZE,
-        depths=(6, 40),
-        sigma_w2=(0.6, 1.76),
-        keep_rates=(),
-        width=48,
-        steps=150,
-        n_train=400,
-        learning_rate=3e-4,
-        dropout_depths=None,
-        dropout_sigma_w2=None,
-    ),
     "quick": dict(
         DEFAULT_DEPTH_SIZE,
-        depths=(10, 25, 50, 80),
-        sigma_w2=(1.0, 1.4, 1.76, 2.5, 4.0),
+        depths=(10, 25, 50),
+        sigma_w2=(0.6, 1.0, 1.4, 1.76, 2.5, 4.0),
         keep_rates=(0.94,),
         steps=250,
         n_train=800,
@@ -79,7 +67,6 @@ DEPTH_SIZES = {
     "default": DEFAULT_DEPTH_SIZE,
 }
 GRADIENT_SIZES = {
-    "test": dict(depth=100, width=200, sigma_w2=(1.2, 1.76, 3.0), examples=32),
     "quick": dict(depth=120, width=200, sigma_w2=(1.0, 1.2, 1.5, 2.2, 3.0, 4.0), examples=32),
     "default": dict(
         depth=240,
@@ -184,7 +171,7 @@ def depth_experiment(
     and with dropout the largest trained depth against the largest 6 xi_c over sigma_w2.
 
     Example:
-        >>> res = depth_experiment(size="test", progress_bar=False)  # doctest: +SKIP
+        >>> res = depth_experiment(size="quick", progress_bar=False)  # doctest: +SKIP
         >>> res.summary["panels"]["rho=1"]["agreement"]  # doctest: +SKIP
         1.0
     """
@@ -205,7 +192,7 @@ def depth_experiment(
             rows += panel_rows
             found = boundary(depths, grid, xi, threshold, n=PAPER_N)
             l_max, n_fit, agreement = (
-                found[k] for k in ("max_trained_depth", "fitted_n", "agreement")
+                found[key] for key in ("max_trained_depth", "fitted_n", "agreement")
             )
             fine = np.linspace(min(sigma_w2), max(sigma_w2), 200)
             xi_fine = ContinuousNet(

@@ -73,23 +73,11 @@ DEFAULT_SIZE = dict(
     dropout_rate=0.1,
 )
 SIZES = {
-    "test": dict(
-        DEFAULT_SIZE,
-        width=64,
-        depth=4,
-        epochs=2,
-        batch_size=32,
-        n_train=400,
-        grid_depths=(3, 30),
-        grid_sigma_w2=(0.25, 1.0),
-        grid_variants=("plain",),
-        grid_epochs=2,
-        grid_width=48,
-    ),
     "quick": dict(
         DEFAULT_SIZE,
         width=128,
-        grid_depths=(5, 15, 30, 50),
+        epochs=3,
+        grid_depths=(5, 15, 30),
         grid_sigma_w2=(0.25, 0.6, 1.0, 2.0, 4.0),
         grid_epochs=2,
         grid_width=64,
@@ -206,7 +194,7 @@ def experiment(
     (column ``table`` = "table1", "table2" or "grid"), a figure and the verdict.
 
     Example:
-        >>> res = experiment(size="test", progress_bar=False)  # doctest: +SKIP
+        >>> res = experiment(size="quick", progress_bar=False)  # doctest: +SKIP
         >>> sorted(res.summary["table1"])  # doctest: +SKIP
         ['float', 'hardtanh', 'sign']
     """
