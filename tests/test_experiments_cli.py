@@ -2,6 +2,7 @@
 
 import argparse
 
+import numpy as np
 import pytest
 
 import bnn_init  # noqa: F401
@@ -34,3 +35,32 @@ def test_mnist_without_path_is_a_value_error(tmp_path):
         args.func(args)
     with pytest.raises(ValueError, match="experiment must be one of"):
         cli.run_experiment("nope")
+
+
+def test_reproduce_runs_on_a_local_mnist_file(tmp_path, capsys):
+    """``--dataset mnist --data-path``: a small mnist.npz written here (random 28 x 28 images)
+    goes through the gradient experiment (784 inputs) and the conv net of sari-init (28 x 28 x 1)."""
+    rng = np.random.default_rng(0)
+    images = lambda n: rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)  # noqa: E731
+    labels = lambda n: np.arange(n, dtype=np.uint8) % 10  # noqa: E731
+    path = tmp_path / "mnist.npz"
+    np.savez(path, x_train=images(64), y_train=labels(64), x_test=images(20), y_test=labels(20))
+    args = _parser().parse_args(
+        ["reproduce", "schoenholz-gradients", "--quick", "--dataset", "mnist"]
+        + ["--data-path", str(path), "--out", str(tmp_path / "out"), "--no-progress"]
+    )
+    assert args.func(args) == 0
+    assert "schoenholz-gradients (mnist" in capsys.readouterr().out
+    result = cli.run_experiment(
+        "sari-init",
+        size="quick",
+        dataset="mnist",
+        data_path=path,
+        progress_bar=False,
+        filters=(4, 8),
+        epochs=1,
+        seeds=1,
+        batch_size=16,
+        inits=("glorot",),
+    )
+    assert {row["norm"] for row in result.rows} == {"batchnorm", "none", "centred", "centred_fixed"}
