@@ -63,3 +63,30 @@ def test_train_is_seeded_and_reproducible():
     assert [h["step"] for h in first] == [6, 12]
     assert first == second
     assert first[-1]["train_accuracy"] > 0.5
+
+
+def test_a_diverging_network_reports_inf_while_the_others_train_on():
+    """Network 1 of two stacked networks has NaN logits from the first step: its loss is
+    reported as inf, network 0 still gets every step; with all networks diverged, training
+    stops at once."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    inputs = tf.keras.Input((4,))
+    logits = tf.keras.layers.Dense(2)(inputs)
+    poisoned = tf.keras.layers.Lambda(lambda z: z * float("nan"))(tf.keras.layers.Dense(2)(inputs))
+    stacked = tf.keras.layers.Lambda(lambda zs: tf.stack(zs, axis=1))([logits, poisoned])
+    model = tf.keras.Model(inputs, stacked)
+    history = common.train(
+        model, (x, y), steps=40, batch_size=16, optimizer=tf.keras.optimizers.SGD(0.5), seed=0
+    )
+    assert history[-1]["step"] == 40
+    loss, acc = history[-1]["loss"], history[-1]["train_accuracy"]
+    assert np.isfinite(loss[0]) and loss[1] == np.inf
+    assert acc.shape == (2,) and acc[0] > 0.9
+
+    alone = tf.keras.Model(inputs, poisoned)
+    history = common.train(
+        alone, (x, y), steps=40, batch_size=16, optimizer=tf.keras.optimizers.SGD(0.5), seed=0
+    )
+    assert [h["step"] for h in history] == [1] and history[0]["loss"] == np.inf
