@@ -36,7 +36,8 @@ def section(name, result, size, out_dir, readme_dir) -> str:
     lines = [
         f"### `{name}`",
         "",
-        f"`bnn-init reproduce {name}{size_flag}` ({result.seconds / 60:.1f} min)",
+        f"`bnn-init reproduce {name}{size_flag}` ({result.seconds / 60:.1f} min): "
+        f"{result.headline}.",
         "",
     ]
     for path in result.save(out_dir):

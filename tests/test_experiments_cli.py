@@ -64,3 +64,4 @@ def test_reproduce_runs_on_a_local_mnist_file(tmp_path, capsys):
         inits=("glorot",),
     )
     assert {row["norm"] for row in result.rows} == {"batchnorm", "none", "centred", "centred_fixed"}
+    assert "centring + fixed scale" in result.headline

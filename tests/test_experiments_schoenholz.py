@@ -26,6 +26,7 @@ def test_depth_structure(depth_result):
         assert set(row) >= {"depth", "sigma_w2", "train_accuracy", "xi_c", "keep_rate"}
         assert row["steps"] == s["steps"]
     assert "L_max / xi_c" in depth_result.verdict
+    assert depth_result.headline.startswith("measured trainable depth L_max / xi_c = ")
     assert set(depth_result.figures) == {"heatmap"}
 
 

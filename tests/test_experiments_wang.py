@@ -22,6 +22,7 @@ def test_structure(result, tmp_path):
     paths = result.save(tmp_path)
     assert {p.suffix for p in paths} == {".csv", ".png", ".txt"}
     assert "Table 1 hardtanh" in result.verdict and "Figs. 7-8 plain" in result.verdict
+    assert result.headline.startswith("final training accuracy: B_r (r=1) ")
 
 
 def test_hardtanh_case_trains_better_than_sign_case(result):

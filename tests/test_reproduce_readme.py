@@ -27,7 +27,8 @@ def test_results_section_is_generated_between_the_markers(script, tmp_path):
     assert text.startswith("# x\n\n## Results\n") and text.endswith(f"{script.END}\n\n## After\n")
     assert "old" not in text
     assert "### `schoenholz-gradients`" in text
-    assert "`bnn-init reproduce schoenholz-gradients --size quick`" in text
+    assert "`bnn-init reproduce schoenholz-gradients --size quick` (" in text
+    assert "min): fitted gradient depth scale / theory's xi_grad: median" in text
     assert "![schoenholz-gradients: schoenholz_gradients](res/schoenholz_gradients.png)" in text
     assert "measured / predicted depth scale: median" in text
     assert (tmp_path / "res" / "schoenholz_gradients.csv").exists()

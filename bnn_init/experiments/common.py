@@ -27,6 +27,7 @@ __all__ = [
     "heatmap_figure",
     "load_dataset",
     "new_figure",
+    "one_decimal",
     "pick_size",
     "progress",
     "Timer",
@@ -48,7 +49,8 @@ class ExperimentResult:
     ``rows``: list of dicts (one per trained network or measured point), written as ``NAME.csv``;
     ``figures``: name -> `matplotlib.figure.Figure`, written as ``NAME.png`` (or
     ``NAME_<key>.png`` when there are several); ``verdict``: the printed comparison with theory and
-    paper; ``summary``: the key numbers of the verdict (for tests and the README).
+    paper; ``summary``: the key numbers of the verdict (for tests and the README); ``headline``:
+    the one-line gist of the verdict that opens the experiment's part of the README's Results.
     """
 
     name: str
@@ -57,6 +59,7 @@ class ExperimentResult:
     verdict: str = ""
     summary: dict = field(default_factory=dict)
     seconds: float = 0.0
+    headline: str = ""
 
     def save(self, out) -> list[Path]:
         """Write the CSV, the PNG figures and ``NAME.txt`` (the verdict) into ``out``."""
@@ -251,6 +254,11 @@ def train_depth_grid(data, depths, build, *, steps, batch_size, optimizer, seed,
         bar.update()
         bar.set_postfix_str(f"{label} L={depth} best acc={np.max(accuracies[-1]):.2f}")
     return np.array(accuracies), np.array(losses)
+
+
+def one_decimal(value) -> str:
+    """``value`` with one decimal, or "n/a" where it is not finite (e.g. no boundary measured)."""
+    return f"{value:.1f}" if math.isfinite(value) else "n/a"
 
 
 def trainable_depths(depths, accuracy_grid, threshold) -> np.ndarray:

@@ -38,6 +38,12 @@ __all__ = ["NORMS", "SIZES", "binary_convnet", "experiment"]
 
 INITS = ("glorot", 0.1, 0.01, 1e-3, 1e-4)
 NORMS = ("batchnorm", "none", "centred", "centred_fixed")
+NORM_LABELS = {
+    "batchnorm": "BatchNorm",
+    "none": "no normalisation",
+    "centred": "centring only",
+    "centred_fixed": "centring + fixed scale",
+}
 ABLATION_VARIANCE = 1e-3
 # 003 Table 1 (best top-1 %, CIFAR-10) and Table 2 (ResNet-56, max / min over runs).
 PAPER_TABLE1 = {
@@ -213,6 +219,12 @@ def experiment(
     )
     result.seconds = timer.seconds
     result.verdict = _verdict(summary, dataset)
+    t2 = summary["table2"]
+    result.headline = (
+        "best test accuracy (mean over seeds): "
+        + ", ".join(f"{NORM_LABELS[k]} {100 * t2[k]['test_mean']:.1f} %" for k in NORMS)
+        + " (paper, ResNet-56 max: 88.8, 31.7, 31.7, 79.6 %)"
+    )
     return result
 
 

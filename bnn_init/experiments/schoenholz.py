@@ -29,6 +29,7 @@ from .common import (
     heatmap_figure,
     load_dataset,
     new_figure,
+    one_decimal,
     pick_size,
     progress,
     train_depth_grid,
@@ -237,7 +238,26 @@ def depth_experiment(
     result = ExperimentResult("schoenholz_depth", rows, {"heatmap": fig}, summary=summary)
     result.seconds = timer.seconds
     result.verdict = _depth_verdict(summary, dataset)
+    result.headline = _depth_headline(summary)
     return result
+
+
+def _depth_headline(summary):
+    panels = summary["panels"].values()
+    text = ", ".join(
+        one_decimal(p["fitted_n"])
+        + ("" if p["keep_rate"] == 1.0 else f" (keep rate {p['keep_rate']:g})")
+        for p in panels
+    )
+    line = f"measured trainable depth L_max / xi_c = {text}; paper: L <~ 6 xi_c"
+    dropout = [p for p in panels if p["keep_rate"] < 1.0]
+    if dropout:
+        line += "; with dropout the deepest trained network vs the theory's largest 6 xi_c: " + (
+            ", ".join(
+                f"{p['measured_max_depth']:g} vs {p['predicted_max_depth']:.0f}" for p in dropout
+            )
+        )
+    return line
 
 
 def _depth_verdict(summary, dataset):
@@ -348,6 +368,12 @@ def gradient_experiment(
     result = ExperimentResult("schoenholz_gradients", rows, {"gradients": fig}, summary=summary)
     result.seconds = timer.seconds
     result.verdict = _gradient_verdict(summary, s, dataset)
+    measurable = sum(p["measurable"] for p in summary["points"])
+    result.headline = (
+        f"fitted gradient depth scale / theory's xi_grad: median {summary['median_ratio']:.2f} over "
+        f"{measurable} sigma_w2 from ordered to chaotic (vanishing vs exploding: "
+        f"{'as predicted' if summary['signs_agree'] else 'NOT as predicted'})"
+    )
     return result
 
 

@@ -410,7 +410,17 @@ def experiment(
         for (d, g), value in summaries.items()
     }
     summary["threshold"] = threshold
-    return ExperimentResult("trainability", rows, figures, verdict, summary, timer.seconds)
+    panels = list(summaries.values())
+    fitted = [p["fitted_n"] for p in panels if math.isfinite(p["fitted_n"])]
+    headline = (
+        f"sigma_m2 -> 1 trains deepest in {sum(p['largest_sigma_m2_trains_deepest'] for p in panels)}"
+        f" of {len(panels)} panels (paper: yes); measured L_max / xi_c "
+        + (f"{min(fitted):.1f} to {max(fitted):.1f}" if fitted else "not measurable")
+        + " (paper: ~3)"
+    )
+    return ExperimentResult(
+        "trainability", rows, figures, verdict, summary, timer.seconds, headline
+    )
 
 
 def add_parser(subparsers):

@@ -38,6 +38,7 @@ from .common import (
     heatmap_figure,
     load_dataset,
     new_figure,
+    one_decimal,
     pick_size,
     progress,
     train,
@@ -228,7 +229,21 @@ def experiment(
     result = ExperimentResult("wang_bnn", rows, {"wang": fig}, summary=summary)
     result.seconds = timer.seconds
     result.verdict = _verdict(summary, s, dataset)
+    result.headline = _headline(summary)
     return result
+
+
+def _headline(summary):
+    t1, t2, grid = summary["table1"], summary["table2"], summary["grid"]
+    r_one, r_small = (accuracies[-1] for accuracies in list(t2.values())[:2])  # both critical
+    line = (
+        f"final training accuracy: B_r (r=1) {t1['hardtanh'][-1]:.2f}, sign {t1['sign'][-1]:.2f}, "
+        f"float {t1['float'][-1]:.2f} (paper: 0.96, 0.95, 0.96); r=0.1 at its critical sigma_w "
+        f"{r_small:.2f} vs r=1 {r_one:.2f} (paper: r=0.1 frozen)"
+    )
+    if "plain" in grid:
+        line += f"; plain BNN: L_max / xi_c = {one_decimal(grid['plain']['fitted_n'])} (theory: ~6)"
+    return line
 
 
 def _depth_grid(data, s, seed, variant, threshold, bar):
