@@ -27,8 +27,8 @@ reproduce: $(STAMP)
 	$(BIN)/python scripts/reproduce_readme.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check bnn_init tests benchmarks examples
-	$(BIN)/ruff format --check bnn_init tests benchmarks examples
+	$(BIN)/ruff check bnn_init tests benchmarks examples scripts
+	$(BIN)/ruff format --check bnn_init tests benchmarks examples scripts
 
 clean:
 	rm -rf $(VENV) build *.egg-info runs
