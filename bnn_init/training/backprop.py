@@ -32,7 +32,7 @@ from .converging import (
     uniform_weights,
 )
 from .mfb_update import online_errors
-from .online import run_online
+from .online import OnlineTrainer
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import tensorflow as tf  # noqa: E402
@@ -69,7 +69,7 @@ def _run_chunk(w1, w2, xs, ys, n, lr):
     return w1, w2, errors.stack()
 
 
-class BackPropNetwork:
+class BackPropNetwork(OnlineTrainer):
     """Real-weight converging ``D x (K x O) x O`` network trained by online BackProp (002, eq. 27),
     the paper's baseline for MFB-BackProp, with its clipped binary version.
 
@@ -99,32 +99,6 @@ class BackPropNetwork:
         self.stop_training = False
         self.history = None
         self.training_curve_ = None
-
-    def fit(
-        self,
-        x,
-        y,
-        epochs=1,
-        shuffle=True,
-        callbacks=None,
-        verbose=1,
-        validation_data=None,
-        chunk_size=1000,
-    ):
-        """Online BackProp, one sample at a time; arguments and History as ``MFBNetwork.fit``
-        (``history.history["error"]``: training error over the last 5000 samples)."""
-        return run_online(
-            self,
-            x,
-            y,
-            epochs=epochs,
-            shuffle=shuffle,
-            callbacks=callbacks,
-            verbose=verbose,
-            chunk_size=chunk_size,
-            validation_data=validation_data,
-            rng=self._rng,
-        )
 
     def _learn_chunk(self, xs, ys, n):
         w1, w2, errors = _run_chunk(self.w1, self.w2, xs, ys, np.int32(n), self.learning_rate)

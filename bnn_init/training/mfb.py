@@ -20,12 +20,12 @@ from .converging import (
     to_keras_model,
     uniform_weights,
 )
-from .online import run_online
+from .online import OnlineTrainer
 
 _DTYPES = ("float64", "float32")
 
 
-class MFBNetwork:
+class MFBNetwork(OnlineTrainer):
     """Posterior over the binary weights of a ``D x (K x O) x O`` converging network (002, Fig. 1).
 
     The input (``input_dim`` = D) is fully connected to ``outputs * hidden_per_output`` hidden sign
@@ -57,6 +57,8 @@ class MFBNetwork:
         >>> model = net.to_keras()  # Larq model of the MAP network W* = sign(h)
     """
 
+    # fit(...) (from OnlineTrainer) runs Algorithm 1 sample by sample; its history holds the MAP
+    # (MFB) training error "error" and the PMFB one "pmfb_error".
     error_names = ("error", "pmfb_error")
 
     def __init__(self, input_dim, hidden_per_output, outputs, seed=None, dtype="float64"):
@@ -104,42 +106,6 @@ class MFBNetwork:
         return sign(self._h1.astype(np.float64)), sign(self._h2.astype(np.float64))
 
     # --- training ----------------------------------------------------------------------------
-    def fit(
-        self,
-        x,
-        y,
-        epochs=1,
-        shuffle=True,
-        callbacks=None,
-        verbose=1,
-        validation_data=None,
-        chunk_size=1000,
-    ):
-        """Run Algorithm 1 over ``x`` sample by sample, ``epochs`` times (002, sec. 5 presents
-        MNIST "repeatedly, each time with a randomized order").
-
-        ``y``: integer labels (n,) for ``outputs >= 2``, or {-1, +1} labels (n,) / (n, O).
-        ``callbacks``: Keras callbacks (``on_epoch_end`` gets the logs). ``validation_data``:
-        ``(x_val, y_val)`` evaluated after every epoch. ``chunk_size``: samples per compiled call
-        (progress bar and ``on_train_batch_end`` granularity).
-
-        Returns a ``tf.keras.callbacks.History``: ``history.history["error"]`` is the MAP (MFB)
-        training error and ``["pmfb_error"]`` the PMFB one, each the mean over the last 5000
-        samples at the end of every epoch, measured on each sample before it was learnt.
-        """
-        return run_online(
-            self,
-            x,
-            y,
-            epochs=epochs,
-            shuffle=shuffle,
-            callbacks=callbacks,
-            verbose=verbose,
-            chunk_size=chunk_size,
-            validation_data=validation_data,
-            rng=self._rng,
-        )
-
     def _learn_chunk(self, xs, ys, n):
         h1, h2, mfb, pmfb = mfb_update.run_chunk(
             self._h1, self._h2, xs.astype(self.dtype), ys.astype(self.dtype), np.int32(n)

@@ -22,6 +22,52 @@ import tensorflow as tf  # noqa: E402
 WINDOW = 5000
 
 
+class OnlineTrainer:
+    """What MFB-BackProp and the BackProp baseline share: ``fit``, the online loop `run_online`.
+
+    A subclass sets ``input_dim``, ``outputs``, ``error_names`` (its log keys), ``_rng`` (the
+    per-epoch shuffling generator) and ``stop_training``, and implements
+    ``_learn_chunk(xs, ys, n)`` and ``evaluate(x, y)``.
+    """
+
+    def fit(
+        self,
+        x,
+        y,
+        epochs=1,
+        shuffle=True,
+        callbacks=None,
+        verbose=1,
+        validation_data=None,
+        chunk_size=1000,
+    ):
+        """Learn ``x`` sample by sample (batch size 1), ``epochs`` times, each time in a fresh
+        random order when ``shuffle`` (002, sec. 5 presents MNIST "repeatedly, each time with a
+        randomized order").
+
+        ``y``: integer labels (n,) for ``outputs >= 2``, or {-1, +1} labels (n,) / (n, O).
+        ``callbacks``: Keras callbacks (``on_epoch_end`` gets the logs). ``validation_data``:
+        ``(x_val, y_val)`` evaluated after every epoch. ``chunk_size``: samples per compiled call
+        (progress bar and ``on_train_batch_end`` granularity).
+
+        Returns a ``tf.keras.callbacks.History``: ``history.history[name]`` for every name of
+        ``error_names`` is the training error at the end of every epoch, the mean over the last
+        5000 samples, each measured before it was learnt.
+        """
+        return run_online(
+            self,
+            x,
+            y,
+            epochs=epochs,
+            shuffle=shuffle,
+            callbacks=callbacks,
+            verbose=verbose,
+            chunk_size=chunk_size,
+            validation_data=validation_data,
+            rng=self._rng,
+        )
+
+
 class ErrorWindow:
     """Running mean of per-sample errors over the last ``window`` samples, plus a trace of that
     mean after every chunk (``samples``, ``values[name]``) for plotting learning curves."""
