@@ -95,6 +95,20 @@ def test_save_load_round_trip(tmp_path, fmt):
     np.testing.assert_allclose(loaded(x, training=False), model(x, training=False), atol=1e-5)
 
 
+def _binary_conv_and_centring():
+    """A bitpacked-exportable binary 3x3 convolution followed by CenteredScale."""
+    conv = lq.layers.QuantConv2D(
+        8,
+        3,
+        padding="same",
+        pad_values=1.0,
+        use_bias=False,
+        input_quantizer="ste_sign",
+        kernel_quantizer="ste_sign",
+    )
+    return conv, CenteredScale()
+
+
 def test_exports_through_lce_as_a_folded_affine(tmp_path):
     export = pytest.importorskip("bnn_init.export")
     layers = pytest.importorskip("bnn_init.layers")
@@ -107,26 +121,8 @@ def test_exports_through_lce_as_a_folded_affine(tmp_path):
     model = tf.keras.Sequential(
         [
             tf.keras.Input((6, 6, 4)),
-            lq.layers.QuantConv2D(
-                8,
-                3,
-                padding="same",
-                pad_values=1.0,
-                use_bias=False,
-                input_quantizer="ste_sign",
-                kernel_quantizer="ste_sign",
-            ),
-            CenteredScale(),
-            lq.layers.QuantConv2D(
-                8,
-                3,
-                padding="same",
-                pad_values=1.0,
-                use_bias=False,
-                input_quantizer="ste_sign",
-                kernel_quantizer="ste_sign",
-            ),
-            CenteredScale(),
+            *_binary_conv_and_centring(),
+            *_binary_conv_and_centring(),
             tf.keras.layers.GlobalAveragePooling2D(),
         ]
     )

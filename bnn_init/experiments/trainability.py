@@ -57,9 +57,22 @@ PAPER_N = 3.0  # 001 sec. 4.2: "a proportion of 3 xi_c ... before trainability b
 CURVES = (3.0, 6.0)
 CHANCE = 0.1  # ten classes
 
+DEFAULT_SIZE = dict(
+    surrogates=("deterministic", "lrt"),
+    datasets=("digits", "mnist1d"),
+    depths=(5, 10, 15, 20, 25, 30, 35, 40, 45),
+    sigma_m2=(0.1, 0.3, 0.5, 0.7, 0.9, 0.99),
+    width=128,
+    epochs=6,
+    n_train=1200,
+    batch_size=64,
+    learning_rate=1e-3,
+    samples=(5, 100),
+    n_eval=500,
+)
 SIZES = {
     "test": dict(
-        surrogates=("deterministic", "lrt"),
+        DEFAULT_SIZE,
         datasets=("digits",),
         depths=(3, 12),
         sigma_m2=(0.1, 0.99),
@@ -72,31 +85,15 @@ SIZES = {
         n_eval=160,
     ),
     "quick": dict(
-        surrogates=("deterministic", "lrt"),
+        DEFAULT_SIZE,
         datasets=("digits",),
         depths=(5, 15, 30, 45),
         sigma_m2=(0.1, 0.5, 0.9, 0.99),
         width=64,
-        epochs=6,
         n_train=None,
-        batch_size=64,
-        learning_rate=1e-3,
-        samples=(5, 100),
         n_eval=300,
     ),
-    "default": dict(
-        surrogates=("deterministic", "lrt"),
-        datasets=("digits", "mnist1d"),
-        depths=(5, 10, 15, 20, 25, 30, 35, 40, 45),
-        sigma_m2=(0.1, 0.3, 0.5, 0.7, 0.9, 0.99),
-        width=128,
-        epochs=6,
-        n_train=1200,
-        batch_size=64,
-        learning_rate=1e-3,
-        samples=(5, 100),
-        n_eval=500,
-    ),
+    "default": DEFAULT_SIZE,
 }
 
 
