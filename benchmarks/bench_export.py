@@ -34,7 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from bnn_init.export import export_lce, export_tflite, measure_latency
-from bnn_init.export.convert import _quiet_convert
+from bnn_init.export.convert import quiet
 from bnn_init.export.report import parse
 
 BIN = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign", use_bias=False)
@@ -128,7 +128,7 @@ def _compare(name, binary_model, float_model, tmp: Path, int8_data=None):
     fbs = {
         "ours": (tmp / f"{name}.tflite").read_bytes(),
         "float": (tmp / f"{name}_float.tflite").read_bytes(),
-        "default": _quiet_convert(lce.convert_keras_model, binary_model),
+        "default": quiet(lce.convert_keras_model, binary_model),
     }
     t = _best_latencies(fbs)
     t_plain = _best_latencies({"ours": fbs["ours"]}, indirect=False)["ours"]
@@ -215,7 +215,7 @@ def _per_op(name, whole_ms: float):
         for binary in (True, False):
             inp = tf.keras.Input(shape)
             model = tf.keras.Model(inp, _bn()(make(binary)(inp)))
-            fbs[binary] = _quiet_convert(lce.convert_keras_model, model)
+            fbs[binary] = quiet(lce.convert_keras_model, model)
         t = _best_latencies(fbs)
         yield _row(
             f"export/{name}/op/{op}/latency_vs_float", 1e3 * t[True], "ms", 1e3 * t[False], None

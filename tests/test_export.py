@@ -23,9 +23,10 @@ from bnn_init.export import (  # noqa: E402
     export_tflite,
     measure_latency,
 )
-from bnn_init.export.int8 import FakeQuant  # noqa: E402
+from bnn_init.export.layers import FakeQuant  # noqa: E402
 from bnn_init.export.report import parse  # noqa: E402
-from bnn_init.export.rewrite import judge_model, prepare  # noqa: E402
+from bnn_init.export.judge import judge_model
+from bnn_init.export.rewrite import prepare  # noqa: E402
 from bnn_init.quantizers import HardTanh  # noqa: E402
 
 BIN = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign", use_bias=False)

@@ -1,4 +1,16 @@
-"""export_lce / export_tflite: checked, converted, verified, atomically written flatbuffers."""
+"""export_lce / export_tflite: one pass of stages, top to bottom, over one :class:`ExportJob`.
+
+1. judge (:mod:`~bnn_init.export.judge`): a verdict per layer; what is bitpacked, what stays
+   float and why;
+2. rewrite (:mod:`~bnn_init.export.rewrite`): exact rewrites where LCE would leave a binary layer
+   float or compute it wrongly; the user's model itself when none is needed;
+3. int8 (:mod:`~bnn_init.export.int8`): calibrated fake-quant points for the float layers;
+4. convert (here): ``larq_compute_engine.convert_keras_model`` or the stock TFLite converter;
+5. verify (:mod:`~bnn_init.export.verify`): the flatbuffer in the LCE interpreter against the
+   Keras model, and where they part when they disagree;
+6. report (:mod:`~bnn_init.export.report`), then the file is written atomically
+   (:mod:`~bnn_init.export.atomic`).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +21,12 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from bnn_init.export import atomic, report, verify
-from bnn_init.export.rewrite import judge_model, prepare
-from bnn_init.export.support import Verdict
+from bnn_init.export import atomic, judge, report, rewrite
+from bnn_init.export import int8 as int8_stage
+from bnn_init.export import verify as verify_stage
+from bnn_init.export.job import ExportJob
 
 TARGETS = ("arm", "xcore")
-FLOAT_RTOL = 1e-3
-INT8_MIN_AGREEMENT = 0.9
 
 
 def as_keras_model(model) -> tf.keras.Model:
@@ -29,7 +40,7 @@ def as_keras_model(model) -> tf.keras.Model:
     if not isinstance(model, tf.keras.Model):
         raise TypeError(f"model must be a tf.keras.Model, got {type(model).__name__}")
     if any(type(layer).__module__.startswith("bnn_init.layers") for layer in model.layers):
-        from bnn_init.layers import to_binary  # written alongside; surrogate -> Larq model
+        from bnn_init.layers import to_binary  # surrogate -> Larq model
 
         model = to_binary(model)
     if len(model.inputs) != 1 or len(model.outputs) != 1:
@@ -40,45 +51,70 @@ def as_keras_model(model) -> tf.keras.Model:
     return model
 
 
-def _quiet_convert(fn, *args, **kwargs) -> bytes:
+def quiet(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` without the converters' warnings and prints."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with contextlib.redirect_stdout(io.StringIO()):
             return fn(*args, **kwargs)
 
 
-def _has_qat(verdicts: dict[str, Verdict]) -> bool:
-    return any(v.role == "qat" for v in verdicts.values())
+def lce_converter(target: str):
+    """``keras_model -> flatbuffer`` with Larq Compute Engine's converter for ``target``."""
+    import larq_compute_engine as lce
+
+    def convert_model(keras_model):
+        return quiet(lce.convert_keras_model, keras_model, target=target)
+
+    return convert_model
 
 
-def _validate(target, int8, representative_data):
-    if target not in TARGETS:
-        raise ValueError(f"target={target!r}; allowed: {TARGETS}")
-    if not isinstance(int8, bool):
-        raise TypeError(f"int8 must be a bool, got {int8!r}")
-    if representative_data is not None:
-        representative_data = np.asarray(representative_data, dtype=np.float32)
-        if representative_data.ndim < 2 or len(representative_data) == 0:
+def tflite_converter(int8_data):
+    """``keras_model -> flatbuffer`` with the stock TFLite converter (int8 with data)."""
+
+    def convert_model(keras_model):
+        converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
+        if int8_data is not None:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+
+            def dataset():
+                for row in int8_data[:256]:
+                    yield [row[None]]
+
+            converter.representative_dataset = dataset
+        return quiet(converter.convert)
+
+    return convert_model
+
+
+def _convert(job: ExportJob, convert_model) -> None:
+    try:
+        job.flatbuffer = convert_model(job.to_convert)
+    except Exception as err:  # the converters raise many types; the message is what helps
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"model: the {job.converter} converter failed: {first}") from err
+    if job.compare_default:
+        default = convert_model(job.model) if job.converter.startswith("lce") else job.flatbuffer
+        counts, _ = report.parse(default)
+        job.default_conversion = {"file_bytes": len(default), "op_counts": dict(counts)}
+
+
+def _start(model, path, converter, **options) -> ExportJob:
+    path = atomic.check_target(path, options["overwrite"])
+    if options.get("target", "arm") not in TARGETS:
+        raise ValueError(f"target={options['target']!r}; allowed: {TARGETS}")
+    for name in ("int8", "binarize", "verify", "overwrite", "compare_default"):
+        if not isinstance(options.get(name, False), bool):
+            raise TypeError(f"{name} must be a bool, got {options[name]!r}")
+    data = options.get("representative_data")
+    if data is not None:
+        data = np.asarray(data, dtype=np.float32)
+        if data.ndim < 2 or len(data) == 0:
             raise ValueError(
-                f"representative_data has shape {representative_data.shape}; "
-                "need a non-empty batch of model inputs"
+                f"representative_data has shape {data.shape}; need a non-empty batch of model inputs"
             )
-    return representative_data
-
-
-def _finish(
-    path, flatbuffer, rep, keras_ref, reference, x, int8, atol, min_agreement, verify_, overwrite
-) -> report.ExportReport:
-    if verify_:
-        if atol is None:
-            scale = float(np.max(np.abs(keras_ref.predict(x, batch_size=64, verbose=0))))
-            atol = np.inf if int8 else FLOAT_RTOL * max(1.0, scale)
-        if min_agreement is None:
-            min_agreement = INT8_MIN_AGREEMENT if int8 else 1.0
-        rep.parity = verify.parity(flatbuffer, keras_ref, x, atol, reference)
-        verify.check(rep.parity, min_agreement)
-    atomic.write_bytes(path, flatbuffer, overwrite)
-    return rep
+        options["representative_data"] = data
+    return ExportJob(as_keras_model(model), path, converter, **options)
 
 
 def export_lce(
@@ -87,30 +123,36 @@ def export_lce(
     *,
     target="arm",
     int8=False,
+    binarize=False,
     representative_data=None,
     verify=True,
     overwrite=False,
     sample_inputs=None,
     atol=None,
     min_agreement=None,
+    compare_default=False,
 ):
     """Export a BNN to an LCE flatbuffer with every binary layer bitpacked; return a report.
 
-    Steps: judge every layer against :data:`bnn_init.export.support.LAYER_TABLE` (refusing the
-    unsupported ones by name), rewrite binary dense layers as 1x1 binary convolutions, fold
-    binary kernels and split {-1, 0, +1} kernels (e.g. MFB's masked converging layer) into two
-    binary ones (:mod:`bnn_init.export.rewrite`), add calibrated int8 points when
-    ``int8=True`` (:mod:`bnn_init.export.int8`; a model prepared for quantization-aware
-    training with tensorflow-model-optimization is int8 from its own fake-quant ranges and
-    needs no ``representative_data``), convert with
-    ``larq_compute_engine.convert_keras_model``, run the flatbuffer in the LCE interpreter on
-    ``sample_inputs`` (default: 256 standard-normal inputs, or ``representative_data``) and
-    compare with the Keras model, then write atomically.
+    The file computes the given model: every quantizer LCE converts exactly (``ste_sign``,
+    ``approx_sign``, ``swish_sign``, ``magnitude_aware_sign``) is kept, other quantizers and
+    layers are converted as float ops (the report's notes say which and why), and where LCE
+    would leave a binary layer float or compute it wrongly an exact rewrite is used (see
+    :mod:`bnn_init.export.rewrite`). ``binarize=True`` replaces bnn-init's hard-tanh B_r
+    quantizers by sign, which changes the function; verification then checks the binarised
+    model and reports parity with the original as well.
 
-    Tolerances: float export needs max |diff| <= ``atol`` (default 1e-3 x max(1, max |y|)) and
-    100 % argmax agreement; int8 export needs ``min_agreement`` (default 90 %) and reports the
-    max |diff|. A miss raises :class:`~bnn_init.export.verify.ExportVerificationError` and writes
-    nothing.
+    ``int8=True`` adds calibrated int8 points for the float layers (needs
+    ``representative_data`` unless the model is prepared for quantization-aware training with
+    tensorflow-model-optimization). The flatbuffer runs in the LCE interpreter on
+    ``sample_inputs`` (default: standard-normal inputs, or ``representative_data``).
+
+    Tolerances: float export needs max |diff| <= ``atol`` (default 1e-3 x max(1, max |y|), as
+    LCE's own end-to-end tests) and 100 % argmax agreement; int8 export needs
+    ``min_agreement`` (default 90 %). A miss raises
+    :class:`~bnn_init.export.verify.ExportVerificationError` naming the first layer where the
+    flatbuffer and Keras part, and writes nothing. ``compare_default=True`` also converts with
+    LCE's defaults and reports that file's size and ops.
 
     Example:
         >>> import larq as lq
@@ -122,36 +164,32 @@ def export_lce(
         >>> rep.op_counts["LceBconv2d"]  # doctest: +SKIP
         1
     """
-    import larq_compute_engine as lce
-
-    path = atomic.check_target(path, overwrite)
-    representative_data = _validate(target, int8, representative_data)
-    keras_model = as_keras_model(model)
-    verdicts = judge_model(keras_model)
-    changes = [f"{n}: {c}" for n, v in verdicts.items() for c in v.changes]
-    notes = [f"{n}: {c}" for n, v in verdicts.items() for c in v.notes]
-    for change in changes:
-        warnings.warn(f"export_lce changes the model: {change}", UserWarning, stacklevel=2)
-    ready, roles = prepare(keras_model, verdicts)
-    to_convert, ranges = ready, None
-    if int8 and not _has_qat(verdicts):
-        from bnn_init.export.int8 import with_fake_quant
-
-        to_convert, ranges = with_fake_quant(ready, roles, representative_data)
-    elif int8:
-        notes.append("int8 from the model's quantization-aware fake-quant ops")
-    elif _has_qat(verdicts):
-        notes.append("model holds quantization-aware layers: the converter makes them int8")
-        int8 = True
-    flatbuffer = _quiet_convert(lce.convert_keras_model, to_convert, target=target)
-    rep = report.build(path, flatbuffer, ready, roles, converter=f"lce-{target}", int8=int8)
-    rep.changes, rep.notes, rep.int8_ranges = changes, notes, ranges
-    x = _samples(keras_model, sample_inputs, representative_data if int8 else None)
-    reference = "binarised Keras model" if changes else "Keras model"
-    keras_ref = ready if changes else keras_model
-    return _finish(
-        path, flatbuffer, rep, keras_ref, reference, x, int8, atol, min_agreement, verify, overwrite
+    job = _start(
+        model,
+        path,
+        f"lce-{target}",
+        target=target,
+        int8=int8,
+        binarize=binarize,
+        representative_data=representative_data,
+        sample_inputs=sample_inputs,
+        verify=verify,
+        overwrite=overwrite,
+        atol=atol,
+        min_agreement=min_agreement,
+        compare_default=compare_default,
     )
+    judge.run(job)
+    for change in job.changes:
+        warnings.warn(f"export_lce changes the model: {change}", UserWarning, stacklevel=2)
+    rewrite.run(job)
+    int8_stage.run(job)
+    convert_model = lce_converter(target)
+    _convert(job, convert_model)
+    verify_stage.run(job, convert_model)
+    report.run(job)
+    atomic.write_bytes(job.path, job.flatbuffer, job.overwrite)
+    return job.report
 
 
 def export_tflite(
@@ -176,43 +214,25 @@ def export_tflite(
         >>> rep.op_counts.get("LceBconv2d", 0)  # doctest: +SKIP
         0
     """
-    path = atomic.check_target(path, overwrite)
-    representative_data = _validate("arm", int8, representative_data)
-    keras_model = as_keras_model(model)
-    converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
-    if int8:
-        if representative_data is None:
-            raise ValueError("representative_data=None: int8=True needs representative inputs")
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        data = representative_data
-
-        def dataset():
-            for row in data[:256]:
-                yield [row[None]]
-
-        converter.representative_dataset = dataset
-    flatbuffer = _quiet_convert(converter.convert)
-    roles = {layer.name: "float" for layer in keras_model.layers}
-    rep = report.build(path, flatbuffer, keras_model, roles, converter="tflite", int8=int8)
-    x = _samples(keras_model, sample_inputs, representative_data if int8 else None)
-    return _finish(
+    job = _start(
+        model,
         path,
-        flatbuffer,
-        rep,
-        keras_model,
-        "Keras model",
-        x,
-        int8,
-        atol,
-        min_agreement,
-        verify,
-        overwrite,
+        "tflite",
+        int8=int8,
+        representative_data=representative_data,
+        sample_inputs=sample_inputs,
+        verify=verify,
+        overwrite=overwrite,
+        atol=atol,
+        min_agreement=min_agreement,
     )
-
-
-def _samples(model, given, representative):
-    if given is not None:
-        return np.asarray(given, dtype=np.float32)
-    if representative is not None:
-        return representative[: verify.DEFAULT_SAMPLES]
-    return verify.sample_inputs(model)
+    if int8 and job.representative_data is None:
+        raise ValueError("representative_data=None: int8=True needs representative inputs")
+    job.ready = job.to_convert = job.model
+    job.roles = {layer.name: "float" for layer in job.model.layers}
+    convert_model = tflite_converter(job.representative_data if int8 else None)
+    _convert(job, convert_model)
+    verify_stage.run(job, convert_model)
+    report.run(job)
+    atomic.write_bytes(job.path, job.flatbuffer, job.overwrite)
+    return job.report

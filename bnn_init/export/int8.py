@@ -17,35 +17,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from bnn_init.export.rewrite import functional_config, insert_after, rebuild
+from bnn_init.export.config import functional_config, insert_chain_after, rebuild
 
 FUSED_CONSUMERS = frozenset({"BatchNormalization", "Activation", "ReLU"})
-
-
-@tf.keras.utils.register_keras_serializable(package="bnn_init")
-class FakeQuant(tf.keras.layers.Layer):
-    """Identity in float, marking an int8 range for the LCE/TFLite converter.
-
-    Forward: ``tf.quantization.fake_quant_with_min_max_args(x, min, max, num_bits=8)``, i.e. x
-    clipped to [min, max] and rounded to one of 256 levels (the range is nudged so 0 is a level).
-
-    Example:
-        >>> layer = FakeQuant(min=-2.0, max=2.0)
-        >>> float(layer(tf.constant([3.0]))[0]) <= 2.0
-        True
-    """
-
-    def __init__(self, min: float = -6.0, max: float = 6.0, **kwargs):
-        super().__init__(**kwargs)
-        if not float(min) < float(max):
-            raise ValueError(f"min, max = {min}, {max}: need min < max")
-        self.min, self.max = float(min), float(max)
-
-    def call(self, inputs):
-        return tf.quantization.fake_quant_with_min_max_args(inputs, self.min, self.max, num_bits=8)
-
-    def get_config(self):
-        return {**super().get_config(), "min": self.min, "max": self.max}
 
 
 def quant_points(model: tf.keras.Model, roles: dict) -> list[str]:
@@ -110,13 +84,20 @@ def with_fake_quant(model: tf.keras.Model, roles: dict, data) -> tuple[tf.keras.
     ranges = calibrate(model, names, data)
     config = functional_config(model)
     for name, (lo, hi) in ranges.items():
-        fq = f"{name}_bnnx_fq"
-        insert_after(
-            config,
-            name,
-            {"class_name": "FakeQuant", "name": fq, "config": {"name": fq, "min": lo, "max": hi}},
+        insert_chain_after(config, name, [("FakeQuant", "fq", {"min": lo, "max": hi})])
+    return rebuild(config, {layer.name: layer.get_weights() for layer in model.layers}), ranges
+
+
+def run(job) -> None:
+    """Stage 3: ``job.to_convert``, with fake-quant points when ``job.int8`` asks for them."""
+    qat = any(v.role == "qat" for v in job.verdicts.values())
+    job.to_convert = job.ready
+    if job.int8 and not qat:
+        job.to_convert, job.int8_ranges = with_fake_quant(
+            job.ready, job.roles, job.representative_data
         )
-    rebuilt = rebuild(config)
-    for layer in model.layers:
-        rebuilt.get_layer(layer.name).set_weights(layer.get_weights())
-    return rebuilt, ranges
+    elif job.int8:
+        job.notes.append("int8 from the model's quantization-aware fake-quant ops")
+    elif qat:
+        job.notes.append("model holds quantization-aware layers: the converter makes them int8")
+        job.int8 = True

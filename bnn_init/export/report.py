@@ -57,6 +57,9 @@ class ExportReport:
     predicted_bytes: dict[str, int]
     actual_bytes: dict[str, int]
     parity: dict | None = None
+    parity_with_user_model: dict | None = None
+    binary_layers: int = 0
+    default_conversion: dict | None = None
     changes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     int8_ranges: dict | None = None
@@ -70,6 +73,11 @@ class ExportReport:
         return sum(self.actual_bytes.values())
 
     @property
+    def bitpacked_ops(self) -> int:
+        """Number of ``LceBconv2d`` ops (a ternary layer has two)."""
+        return self.op_counts.get("LceBconv2d", 0)
+
+    @property
     def float_fully_connected(self) -> int:
         return self.op_counts.get("FULLY_CONNECTED", 0)
 
@@ -79,14 +87,30 @@ class ExportReport:
             f"  weights: binary {self.binary_bytes} B, float {self.float_bytes} B; "
             f"predicted {self.predicted_total} B, actual {self.actual_total} B",
             "  ops: " + ", ".join(f"{k} x{v}" for k, v in sorted(self.op_counts.items())),
+            f"  binary layers: {self.binary_layers}, bitpacked ops (LceBconv2d): "
+            f"{self.bitpacked_ops}",
         ]
-        if self.parity:
-            p = self.parity
+        if self.default_conversion:
+            d = self.default_conversion
             lines.append(
-                f"  parity vs {p['reference']} on {p['samples']} inputs: max |diff| "
-                f"{p['max_abs_diff']:.3g} (atol {p['atol']:.3g}), argmax agreement "
-                f"{100 * p['argmax_agreement']:.1f} %"
+                f"  LCE default conversion: {d['file_bytes']} bytes "
+                f"({self.file_bytes / d['file_bytes']:.3f}x), "
+                f"LceBconv2d x{d['op_counts'].get('LceBconv2d', 0)}"
             )
+        for p in (self.parity, self.parity_with_user_model):
+            if p:
+                lines.append(
+                    f"  parity vs {p['reference']} on {p['samples']} inputs: max |diff| "
+                    f"{p['max_abs_diff']:.3g} (atol {p['atol']:.3g}), argmax agreement "
+                    f"{100 * p['argmax_agreement']:.1f} %"
+                )
+                if p.get("near_tie_samples"):
+                    lines.append(
+                        f"    and {p['near_tie_samples']} inputs with a binarised value within "
+                        "float rounding of its threshold (their signs may differ): max |diff| "
+                        f"{p['near_tie_max_abs_diff']:.3g}, argmax agreement "
+                        f"{100 * p['near_tie_argmax_agreement']:.1f} %"
+                    )
         lines += [f"  changed: {c}" for c in self.changes]
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
@@ -173,7 +197,7 @@ def predicted_bytes(model, roles: dict, int8: bool) -> dict[str, int]:
             predicted[layer.name] = packed + (4 if feeds_binary else 8) * cout
         elif role == "float" and kind == "BatchNormalization":
             prev = layers[i - 1] if i > 0 else None
-            folded = prev is not None and roles.get(prev.name) in ("float", "binary_reshape")
+            folded = prev is not None and roles.get(prev.name) in ("float", "binary_part")
             folded = folded or (prev is not None and roles.get(prev.name) == "binary")
             predicted[layer.name] = 0 if folded else 8 * layer.gamma.shape[0]
         elif role == "qat" and _kind(layer) in _KERNEL_LAYERS:
@@ -229,3 +253,15 @@ def build(
         predicted_bytes=predicted_bytes(model, roles, int8),
         actual_bytes=actual_bytes(ops),
     )
+
+
+def run(job) -> None:
+    """Stage 6: ``job.report`` from everything the earlier stages recorded."""
+    rep = build(
+        job.path, job.flatbuffer, job.ready, job.roles, converter=job.converter, int8=job.int8
+    )
+    rep.parity, rep.parity_with_user_model = job.parity, job.parity_with_user_model
+    rep.binary_layers = sum(v.role == "binary" for v in job.verdicts.values())
+    rep.default_conversion = job.default_conversion
+    rep.changes, rep.notes, rep.int8_ranges = job.changes, job.notes, job.int8_ranges
+    job.report = rep

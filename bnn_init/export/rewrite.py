@@ -1,72 +1,105 @@
-"""Rewrite a Keras model into the form LCE bitpacks: binary dense -> reshape, 1x1 conv, reshape.
+"""Stage 2 of the export: exact rewrites into the forms LCE bitpacks or computes correctly.
 
-LCE 0.16 converts a binary ``QuantDense`` to a float FULLY_CONNECTED op (larq/compute-engine
-issues #53, #806). A dense layer y = W^T sign(x) over features F is the 1x1 convolution of the
-same kernel over a 1 x P image of F channels (P = product of the non-feature axes), so we insert
-``Reshape((1, P, F))`` -> ``QuantConv2D(units, 1)`` -> ``Reshape(original)``, which LCE turns into
-one ``LceBconv2d``.
+A model that needs none of them is converted as it is, the user's own object. Otherwise the
+edits work on the functional config (:mod:`bnn_init.export.config`): layers keep their names,
+new layers are called ``<name>_bnnx_<what>`` and get role ``"binary_part"``. Each rewrite is
+exact (the tests compare the rewritten Keras model with the original):
 
-A layer with sign-like input quantizer and a kernel W in {-1, 0, +1} (no kernel quantizer; e.g. the
-masked converging layer of an MFB network, Soudry & Meir (002), eq. 1) is split exactly as
-W = (A + B) / 2 with A = W, B = W where W != 0 and A = +1, B = -1 where W = 0: one binary layer
-with kernel [A | B] (2 x units filters, bias [b | b]), ``Reshape((S, 2, units))``, a (1, 2)
-``AveragePooling2D`` that takes the mean of the two halves, then the original activation.
+* ``sign_kernel``: a kernel in {-1, +1} without kernel quantizer gets ``ste_sign``, which leaves
+  it unchanged and lets LCE see a binary kernel.
+* ``dense_as_conv``: LCE 0.16 converts a binary ``QuantDense`` to a float FULLY_CONNECTED op
+  (larq/compute-engine issues #53, #806). y = W^T sign(x) over features F is the 1x1 convolution
+  of the same kernel over a 1 x P image of F channels (P = product of the non-feature axes):
+  ``Reshape((1, P, F))`` -> ``QuantConv2D(units, 1)`` -> ``Reshape(original)``, one
+  ``LceBconv2d``. The kernel quantizer is kept (``magnitude_aware_sign`` takes its mean over
+  the same input axis in both forms).
+* ``ternary_split``: a sign-input layer with kernel W in {-1, 0, +1} (the masked converging layer
+  of an MFB network, Soudry & Meir 2014, eq. 1) is W = (A + B) / 2 with A = B = W where W != 0
+  and A = +1, B = -1 where W = 0: one binary layer with kernel [A | B] (bias [b | b]),
+  ``Reshape((S, 2, units))`` and a (1, 2) ``AveragePooling2D`` for the mean of the two halves.
+* ``padding_correction``: LCE 0.16 computes a binary convolution with ``padding="same"`` and
+  ``pad_values=0`` wrongly when an input side is shorter than the kernel (e.g. a 3x3 kernel on
+  the 2x2 last stage of Bi-Real Net at 64x64 inputs; ``tests/test_export_lce_bugs.py`` holds the
+  reproducer). With x_pad the input padded with 0 and x_one padded with +1,
+  conv(sign x_pad) = conv(sign x_one) - C with C = conv(P, w_q), P the indicator of the padded
+  positions and w_q the quantized kernel: the layer becomes ``pad_values=1`` (which LCE computes
+  correctly) followed by :class:`~bnn_init.export.layers.AddConstant` of -C, then the original
+  activation.
+* with ``binarize=True`` only: bnn-init's ``HardTanh`` quantizers become ``ste_sign`` (this
+  changes the function; verification then reports parity with both models).
 
-Folds done here (each exact): binary kernels are stored as sign(w) in {-1, +1} (sign(0) = +1, as
-Larq's ste_sign), so LCE sees constant binary kernels; a binary-kernel layer with float input
-becomes a float layer with the +-1 kernel and no kernel quantizer; weight constraints,
-regularizers and initializers are dropped (they do not act at inference).
-
-The edits work on the functional config (``model.get_config()``): layers keep their names, new
-layers get ``<name>_bnnx_in`` / ``<name>_bnnx_out``, and weights are copied by name.
+Initializers, regularizers and constraints are dropped (they do not act at inference).
 """
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import logging
 import math
-import sys
 
 import numpy as np
 import tensorflow as tf
 
-from bnn_init.export.support import judge
+from bnn_init.export.config import (
+    entry,
+    functional_config,
+    insert_chain_after,
+    rebuild,
+)
 
 SIGN = "ste_sign"
 
 
-def binarize(w: np.ndarray) -> np.ndarray:
-    """sign(w) with sign(0) = +1, as float32 (Larq's ste_sign forward pass)."""
-    return np.where(w >= 0, 1.0, -1.0).astype(np.float32)
+def prepare(model: tf.keras.Model, verdicts: dict) -> tuple[tf.keras.Model, dict]:
+    """Return (export-ready model, {layer name: role}) for an already-judged ``model``.
+
+    ``verdicts`` maps layer name -> :class:`~bnn_init.export.judge.Verdict`. The returned model
+    is ``model`` itself when no layer needs a rewrite.
+    """
+    roles = {name: v.role for name, v in verdicts.items()}
+    edited = [
+        layer
+        for layer in model.layers
+        if verdicts[layer.name].rewrites or verdicts[layer.name].replace_quantizers
+    ]
+    if not edited:
+        return model, roles
+    config = functional_config(model)
+    _check_unshared(config, [layer.name for layer in edited])
+    weights = {}
+    for layer in model.layers:
+        layer_entry = entry(config, layer.name)
+        _strip_training_only(layer_entry["config"])
+        weights[layer.name] = layer.get_weights()
+    for layer in edited:
+        verdict = verdicts[layer.name]
+        layer_entry = entry(config, layer.name)
+        cfg = layer_entry["config"]
+        if verdict.replace_quantizers:
+            for key in ("input_quantizer", "kernel_quantizer"):
+                if cfg.get(key) is not None:
+                    cfg[key] = SIGN
+        if "sign_kernel" in verdict.rewrites or "ternary_split" in verdict.rewrites:
+            cfg["kernel_quantizer"] = SIGN
+        if "padding_correction" in verdict.rewrites:
+            added = _padding_correction(config, layer, weights)
+            roles.update(dict.fromkeys(added, "binary_part"))
+        if "dense_as_conv" in verdict.rewrites:
+            added = _dense_as_conv(config, layer_entry, layer)
+            weights[layer.name][0] = weights[layer.name][0].reshape(1, 1, *layer.kernel.shape)
+            roles.update(dict.fromkeys(added, "binary_part"))
+        if "ternary_split" in verdict.rewrites:
+            added = _ternary_tail(config, entry(config, layer.name), layer)
+            weights[layer.name] = _ternary_values(weights[layer.name])
+            roles.update(dict.fromkeys(added, "binary_part"))
+    return rebuild(config, weights), roles
 
 
-def functional_config(model: tf.keras.Model) -> dict:
-    """The model's functional config; a Sequential model is turned into the equivalent chain."""
-    config = copy.deepcopy(model.get_config())
-    if not isinstance(model, tf.keras.Sequential):
-        return config
-    entries = config["layers"]
-    if entries and entries[0]["class_name"] == "InputLayer":
-        first, entries = entries[0], entries[1:]
-    else:
-        first = {
-            "class_name": "InputLayer",
-            "config": {"batch_input_shape": list(model.input_shape), "name": "input_1"},
-        }
-    first = dict(first, name=first["config"]["name"], inbound_nodes=[])
-    layers, previous = [first], first["name"]
-    for entry in entries:
-        name = entry["config"]["name"]
-        layers.append(dict(entry, name=name, inbound_nodes=[[[previous, 0, 0, {}]]]))
-        previous = name
-    return {
-        "name": config["name"],
-        "layers": layers,
-        "input_layers": [[first["name"], 0, 0]],
-        "output_layers": [[previous, 0, 0]],
-    }
+def _check_unshared(config: dict, names: list[str]) -> None:
+    shared = [n for n in names if len(entry(config, n)["inbound_nodes"]) > 1]
+    if shared:
+        raise ValueError(
+            f"model: layers {shared} are used more than once and need an export rewrite; "
+            "unshare them (one layer object per call)"
+        )
 
 
 def _strip_training_only(layer_config: dict) -> None:
@@ -77,28 +110,8 @@ def _strip_training_only(layer_config: dict) -> None:
             layer_config[key] = None
 
 
-def _rename_references(config: dict, old: str, new: str, skip: set[str]) -> None:
-    for entry in config["layers"]:
-        if entry["name"] in skip:
-            continue
-        for node in entry["inbound_nodes"]:
-            for ref in node:
-                if ref[0] == old:
-                    ref[0] = new
-    for ref in config["output_layers"]:
-        if ref[0] == old:
-            ref[0] = new
-
-
-def insert_after(config: dict, name: str, new_entry: dict) -> None:
-    """Insert ``new_entry`` (a layer config dict with ``name``) on every output use of ``name``."""
-    index = next(i for i, e in enumerate(config["layers"]) if e["name"] == name)
-    new_entry = dict(new_entry, inbound_nodes=[[[name, 0, 0, {}]]])
-    _rename_references(config, name, new_entry["name"], skip={new_entry["name"]})
-    config["layers"].insert(index + 1, new_entry)
-
-
-def _dense_as_conv(entry: dict, layer: tf.keras.layers.Layer) -> list[dict]:
+def _dense_as_conv(config: dict, dense: dict, layer: tf.keras.layers.Layer) -> list[str]:
+    """Replace the QuantDense config ``dense`` by reshape -> 1x1 QuantConv2D -> reshape."""
     in_shape = layer.input_shape
     middle, features = tuple(in_shape[1:-1]), in_shape[-1]
     if any(d is None for d in middle) or features is None:
@@ -107,8 +120,7 @@ def _dense_as_conv(entry: dict, layer: tf.keras.layers.Layer) -> list[dict]:
             "export needs static shapes"
         )
     pixels = math.prod(middle) if middle else 1
-    cfg = entry["config"]
-    name = entry["name"]
+    cfg, name = dense["config"], dense["name"]
     conv = {
         "module": "larq.layers",
         "class_name": "QuantConv2D",
@@ -122,8 +134,8 @@ def _dense_as_conv(entry: dict, layer: tf.keras.layers.Layer) -> list[dict]:
             "padding": "valid",
             "activation": cfg.get("activation", "linear"),
             "use_bias": cfg.get("use_bias", True),
-            "input_quantizer": SIGN,
-            "kernel_quantizer": SIGN,
+            "input_quantizer": cfg["input_quantizer"],
+            "kernel_quantizer": cfg["kernel_quantizer"],
             "pad_values": 1.0,
         },
     }
@@ -131,39 +143,32 @@ def _dense_as_conv(entry: dict, layer: tf.keras.layers.Layer) -> list[dict]:
         "class_name": "Reshape",
         "name": f"{name}_bnnx_in",
         "config": {"name": f"{name}_bnnx_in", "target_shape": [1, pixels, features]},
-        "inbound_nodes": entry["inbound_nodes"],
-    }
-    reshape_out = {
-        "class_name": "Reshape",
-        "name": f"{name}_bnnx_out",
-        "config": {"name": f"{name}_bnnx_out", "target_shape": [*middle, cfg["units"]]},
+        "inbound_nodes": dense["inbound_nodes"],
     }
     conv["inbound_nodes"] = [[[reshape_in["name"], 0, 0, {}]]]
-    reshape_out["inbound_nodes"] = [[[name, 0, 0, {}]]]
-    return [reshape_in, conv, reshape_out]
+    index = config["layers"].index(dense)
+    config["layers"][index : index + 1] = [reshape_in, conv]
+    added = insert_chain_after(
+        config, name, [("Reshape", "out", {"target_shape": [*middle, cfg["units"]]})]
+    )
+    return [reshape_in["name"], *added]
 
 
-def _ternary_tail(config: dict, conv: dict, layer, units: int) -> None:
+def _ternary_tail(config: dict, conv: dict, layer) -> list[str]:
     """Double ``conv``'s filters and append the exact (A + B) / 2 mean of its two halves."""
-    name, cfg = conv["name"], conv["config"]
+    cfg = conv["config"]
+    units = int(layer.kernel.shape[-1])
     activation = cfg.get("activation", "linear")
-    cfg.update(filters=2 * units, kernel_quantizer=SIGN, activation="linear")
+    cfg.update(filters=2 * units, activation="linear")
     spatial = tuple(layer.output_shape[1:-1])
     tail = [
         ("Reshape", "pairs", {"target_shape": [math.prod(spatial), 2, units]}),
         ("AveragePooling2D", "mean", {"pool_size": [1, 2], "strides": [1, 2]}),
+        ("Reshape", "unpairs", {"target_shape": [*spatial, units]}),
     ]
-    if type(layer).__name__ == "QuantConv2D":  # dense layers are reshaped back by _dense_as_conv
-        tail.append(("Reshape", "unpairs", {"target_shape": [*spatial, units]}))
     if activation != "linear":
         tail.append(("Activation", "act", {"activation": activation}))
-    previous = name
-    for kind, suffix, extra in tail:
-        new = f"{name}_bnnx_{suffix}"
-        insert_after(
-            config, previous, {"class_name": kind, "name": new, "config": {"name": new, **extra}}
-        )
-        previous = new
+    return insert_chain_after(config, conv["name"], tail)
 
 
 def _ternary_values(values: list[np.ndarray]) -> list[np.ndarray]:
@@ -175,94 +180,46 @@ def _ternary_values(values: list[np.ndarray]) -> list[np.ndarray]:
     ]
 
 
-def prepare(model: tf.keras.Model, verdicts: dict) -> tuple[tf.keras.Model, dict]:
-    """Return (export-ready model, {layer name: role}) for an already-judged ``model``.
-
-    ``verdicts`` maps layer name -> :class:`~bnn_init.export.support.Verdict`; layers must all
-    be accepted. The returned model computes the same function as ``model`` except for the
-    quantizer replacements listed in the verdicts' ``changes``.
-    """
-    config = functional_config(model)
-    weights: dict[str, list[np.ndarray]] = {}
-    roles: dict[str, str] = {}
-    for layer in model.layers:
-        verdict = verdicts[layer.name]
-        roles[layer.name] = verdict.role
-        entry = next(e for e in config["layers"] if e["name"] == layer.name)
-        _strip_training_only(entry["config"])
-        values = layer.get_weights()
-        if verdict.binary_kernel:
-            values[0] = binarize(values[0])
-            entry["config"]["kernel_quantizer"] = None if not verdict.binary_input else SIGN
-        if verdict.role == "binary":
-            entry["config"]["input_quantizer"] = SIGN
-            if type(layer).__name__ == "QuantDense":
-                new = _dense_as_conv(entry, layer)
-                index = config["layers"].index(entry)
-                config["layers"][index : index + 1] = new
-                _rename_references(config, layer.name, new[2]["name"], skip={new[2]["name"]})
-                values[0] = values[0].reshape(1, 1, *values[0].shape)
-                roles[new[0]["name"]] = roles[new[2]["name"]] = "binary_reshape"
-                entry = new[1]
-        if verdict.ternary_kernel:
-            before = {e["name"] for e in config["layers"]}
-            _ternary_tail(config, entry, layer, int(values[0].shape[-1]))
-            values = _ternary_values(values)
-            added = {e["name"] for e in config["layers"]} - before
-            roles.update(dict.fromkeys(added, "binary_reshape"))
-        weights[layer.name] = values
-    rebuilt = rebuild(config)
-    for name, values in weights.items():
-        rebuilt.get_layer(name).set_weights(values)
-    return rebuilt, roles
+def same_padding(size: int, extent: int, stride: int) -> tuple[int, int]:
+    """TensorFlow's (before, after) padding of one side for ``padding="same"``."""
+    total = max((math.ceil(size / stride) - 1) * stride + extent - size, 0)
+    return total // 2, total - total // 2
 
 
-def judge_model(model: tf.keras.Model) -> dict:
-    """Judge every layer; raise ValueError naming each refused layer and why."""
-    verdicts = {layer.name: judge(layer) for layer in model.layers}
-    refused = [
-        f"  - {name} ({type(model.get_layer(name)).__name__}): {'; '.join(v.problems)}"
-        for name, v in verdicts.items()
-        if v.problems
+def padding_constant(layer) -> np.ndarray:
+    """C = conv(P, w_q): what the zero padding removes from a +1-padded binary convolution."""
+    _, height, width, channels = layer.input_shape
+    kernel = tf.convert_to_tensor(layer.kernel)
+    if layer.kernel_quantizer is not None:
+        kernel = layer.kernel_quantizer(kernel)
+    extents = [(k - 1) * d + 1 for k, d in zip(layer.kernel_size, layer.dilation_rate, strict=True)]
+    pads = [
+        same_padding(size, extent, stride)
+        for size, extent, stride in zip((height, width), extents, layer.strides, strict=True)
     ]
-    if refused:
-        raise ValueError("model: cannot export to LCE, unsupported layers:\n" + "\n".join(refused))
-    shared = [e["name"] for e in functional_config(model)["layers"] if len(e["inbound_nodes"]) > 1]
-    if shared:
-        raise ValueError(f"model: shared layers {shared} are not supported; unshare them")
-    return verdicts
+    indicator = tf.pad(
+        tf.zeros((1, height, width, channels)), [(0, 0), *pads, (0, 0)], constant_values=1.0
+    )
+    corner = tf.nn.conv2d(
+        indicator, kernel, strides=layer.strides, padding="VALID", dilations=layer.dilation_rate
+    )
+    return corner.numpy()[0]
 
 
-def rebuild(config: dict) -> tf.keras.Model:
-    """``tf.keras.Model.from_config`` with Larq, bnn-init and (when loaded) tfmot QAT objects."""
-    scope = contextlib.nullcontext()
-    if "tensorflow_model_optimization" in sys.modules:  # a QAT model implies tfmot is loaded
-        from tensorflow_model_optimization.quantization.keras import quantize_scope
-
-        scope = quantize_scope()
-    config = dict(config, layers=[dict(e) for e in config["layers"]])
-    for entry in config["layers"]:
-        # Layers build when called in the graph; a prebuild from build_config builds tfmot's
-        # QuantizeLayer a second time (it never sets ``built``), doubling its variables.
-        entry.pop("build_config", None)
-    # Export drops weight constraints on purpose; silence Larq's "starved weights" advice.
-    larq_log = logging.getLogger("larq.layers_base")
-    level = larq_log.level
-    larq_log.setLevel(logging.ERROR)
-    try:
-        with scope:
-            return tf.keras.Model.from_config(config, custom_objects=custom_objects())
-    finally:
-        larq_log.setLevel(level)
+def _padding_correction(config: dict, layer, weights: dict) -> list[str]:
+    """pad_values=1 conv, then + (-C), then the original activation."""
+    cfg = entry(config, layer.name)["config"]
+    activation = cfg.get("activation", "linear")
+    cfg.update(pad_values=1.0, activation="linear")
+    tail = [("AddConstant", "unpad", {"shape": list(layer.output_shape[1:])})]
+    if activation != "linear":
+        tail.append(("Activation", "act", {"activation": activation}))
+    added = insert_chain_after(config, layer.name, tail)
+    weights[added[0]] = [-padding_constant(layer)]
+    return added
 
 
-def custom_objects() -> dict:
-    import larq as lq
 
-    from bnn_init.export.int8 import FakeQuant
-
-    return {
-        "QuantDense": lq.layers.QuantDense,
-        "QuantConv2D": lq.layers.QuantConv2D,
-        "FakeQuant": FakeQuant,
-    }
+def run(job) -> None:
+    """Stage 2: ``job.ready`` (the model LCE converts, before int8) and ``job.roles``."""
+    job.ready, job.roles = prepare(job.model, job.verdicts)

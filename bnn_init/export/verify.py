@@ -1,25 +1,48 @@
-"""Parity of a flatbuffer with its Keras model, run in the LCE interpreter.
+"""Stage 5 of the export: does the flatbuffer compute the Keras model? If not, where do they part?
 
-max_abs_diff = max |y_tflite - y_keras| over samples and outputs. Argmax agreement counts a sample
-as agreeing when the interpreter's top class scores, in Keras, within ``atol`` of the Keras maximum
-(binary networks produce integer-valued pre-activations, so exact ties are common and either
-class is correct).
+Parity (:func:`parity`): max_abs_diff = max |y_tflite - y_keras| over samples and outputs, and
+argmax agreement, where a sample agrees when the interpreter's top class scores, in Keras, within
+``atol`` of the Keras maximum (binary networks produce integer-valued pre-activations, so exact
+ties are common and either class is correct).
+
+Diagnosis (:func:`first_divergence`): when they disagree, the model is cut after a layer,
+``tf.keras.Model(model.inputs, layer.output)``, the prefix is converted the same way and run on
+the same inputs; a binary search over the layers in topological order finds the first layer whose
+output differs beyond tolerance. For that layer it reports the max difference, the fraction of
+values that differ, and, when the layer binarises its input, how many inputs lie so close to the
+threshold 0 (|x| <= 1e-5 max |x|) that float rounding order decides their sign: a handful of
+differing values with such near-ties is float rounding amplified by sign, most values differing
+is a conversion error.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 from larq_compute_engine.tflite.python.interpreter import Interpreter
 
-DEFAULT_SAMPLES = 256
+from bnn_init.quantizer_kinds import is_binary_input
+
+FLOAT_RTOL = 1e-3  # LCE's end-to-end tests: rtol = atol = 1e-3
+INT8_MIN_AGREEMENT = 0.9
+MIN_CLEAN_SAMPLES = 8
+SMALL_INPUT = 4096  # values per example up to which 256 samples are cheap to verify
+NEAR_TIE_RTOL = 1e-5
 
 
-def sample_inputs(model: tf.keras.Model, n: int = DEFAULT_SAMPLES, seed: int = 0) -> np.ndarray:
-    """``n`` standard-normal inputs of the model's (static) input shape."""
+def sample_inputs(model: tf.keras.Model, n: int | None = None, seed: int = 0) -> np.ndarray:
+    """``n`` standard-normal inputs of the model's (static) input shape.
+
+    The default is 256 for inputs of up to 4096 values and 32 for images.
+    """
     shape = model.input_shape[1:]
     if any(d is None for d in shape):
         raise ValueError(f"model input shape {model.input_shape}: export needs static shapes")
+    if n is None:
+        n = 256 if np.prod(shape) <= SMALL_INPUT else 32
     return np.random.default_rng(seed).standard_normal((n, *shape)).astype(np.float32)
 
 
@@ -28,32 +51,219 @@ def run_flatbuffer(flatbuffer: bytes, x: np.ndarray, num_threads: int = 1) -> np
     return np.asarray(Interpreter(flatbuffer, num_threads=num_threads).predict(x))
 
 
-def parity(flatbuffer: bytes, keras_model, x: np.ndarray, atol: float, reference: str) -> dict:
-    """Compare flatbuffer and Keras outputs on ``x``; returns the figures for the report."""
-    got = run_flatbuffer(flatbuffer, x).reshape(len(x), -1)
-    want = np.asarray(keras_model.predict(x, batch_size=64, verbose=0)).reshape(len(x), -1)
+def near_tie_samples(model: tf.keras.Model, x: np.ndarray, batch_size: int = 16) -> np.ndarray:
+    """Per sample: does some binarised input lie within float rounding of its threshold?
+
+    A value x feeding a sign-like quantizer is a near tie when 0 < |x| <= 1e-5 max |x| (the
+    max over that tensor for that sample): float results of Keras and TFLite differ by about
+    1e-6 of the tensor's scale (different operation order, fused BatchNorm), enough to flip such
+    a sign, and one flipped sign changes everything downstream in a binary network. Exact zeros
+    are not near ties: both sides binarise them to +1.
+    """
+    tensors = [
+        layer.input
+        for layer in model.layers
+        if is_binary_input(getattr(layer, "input_quantizer", None)) and _single_input(layer)
+    ]
+    flags = np.zeros(len(x), dtype=bool)
+    if not tensors:
+        return flags
+    probe = tf.keras.Model(model.inputs, tensors)
+    for start in range(0, len(x), batch_size):
+        values = probe(x[start : start + batch_size], training=False)
+        for v in values if isinstance(values, list | tuple) else [values]:
+            a = np.abs(np.asarray(v)).reshape(len(v), -1)
+            bound = NEAR_TIE_RTOL * a.max(axis=1, keepdims=True)
+            flags[start : start + batch_size] |= np.any((a > 0) & (a <= bound), axis=1)
+    return flags
+
+
+def parity(
+    got: np.ndarray, want: np.ndarray, atol: float, reference: str, near_ties=None
+) -> dict:
+    """Compare flatbuffer outputs ``got`` with Keras outputs ``want``; figures for the report.
+
+    With ``near_ties`` (a per-sample mask, see :func:`near_tie_samples`) the strict figures
+    cover the other samples, and the near-tie samples are reported on their own.
+    """
+    n = len(want)
+    got, want = np.asarray(got).reshape(n, -1), np.asarray(want).reshape(n, -1)
     top = got.argmax(axis=1)
-    agree = want[np.arange(len(x)), top] >= want.max(axis=1) - atol
-    return {
+    agree = want[np.arange(n), top] >= want.max(axis=1) - atol
+    diff = np.abs(got - want).max(axis=1)
+    clean = np.ones(n, dtype=bool) if near_ties is None else ~np.asarray(near_ties)
+    figures = {
         "reference": reference,
-        "samples": int(len(x)),
-        "max_abs_diff": float(np.max(np.abs(got - want))),
-        "argmax_agreement": float(np.mean(agree)),
+        "samples": int(clean.sum()),
+        "max_abs_diff": float(diff[clean].max()) if clean.any() else float("nan"),
+        "argmax_agreement": float(agree[clean].mean()) if clean.any() else float("nan"),
         "atol": float(atol),
+        "near_tie_samples": int(n - clean.sum()),
     }
+    if not clean.all():
+        figures["near_tie_argmax_agreement"] = float(agree[~clean].mean())
+        figures["near_tie_max_abs_diff"] = float(diff[~clean].max())
+    return figures
+
+
+def passes(figures: dict, min_agreement: float) -> bool:
+    """Whether the parity figures meet the tolerances (on at least MIN_CLEAN_SAMPLES samples)."""
+    return (
+        figures["samples"] >= MIN_CLEAN_SAMPLES
+        and figures["max_abs_diff"] <= figures["atol"]
+        and figures["argmax_agreement"] >= min_agreement
+    )
 
 
 class ExportVerificationError(RuntimeError):
     """The flatbuffer disagrees with the Keras model beyond tolerance; nothing was written."""
 
 
-def check(figures: dict, min_agreement: float) -> None:
-    """Raise :class:`ExportVerificationError` when the parity figures miss the tolerances."""
-    if figures["max_abs_diff"] > figures["atol"] or figures["argmax_agreement"] < min_agreement:
-        raise ExportVerificationError(
-            f"flatbuffer disagrees with the Keras model ({figures['reference']}) on "
-            f"{figures['samples']} inputs: max |diff| = {figures['max_abs_diff']:.4g} "
-            f"(atol {figures['atol']:.4g}), argmax agreement "
-            f"{100 * figures['argmax_agreement']:.1f} % (need {100 * min_agreement:.1f} %); "
-            "no file was written"
+def failure_message(figures: dict, min_agreement: float, divergence: Divergence | None) -> str:
+    """One paragraph: the parity figures, then where the flatbuffer and Keras part."""
+    if figures["samples"] < MIN_CLEAN_SAMPLES:
+        return (
+            f"cannot verify: only {figures['samples']} of "
+            f"{figures['samples'] + figures['near_tie_samples']} inputs decide every sign with a "
+            f"margin above float rounding (need {MIN_CLEAN_SAMPLES}); pass more sample_inputs, "
+            "e.g. from your data; no file was written"
         )
+    message = (
+        f"flatbuffer disagrees with the Keras model ({figures['reference']}) on "
+        f"{figures['samples']} inputs: max |diff| = {figures['max_abs_diff']:.4g} "
+        f"(atol {figures['atol']:.4g}), argmax agreement "
+        f"{100 * figures['argmax_agreement']:.1f} % (need {100 * min_agreement:.1f} %)"
+    )
+    if divergence is not None:
+        message += f"; {divergence}"
+    return message + "; no file was written"
+
+
+@dataclass
+class Divergence:
+    """The first layer whose converted output differs from Keras beyond tolerance."""
+
+    layer: str
+    kind: str
+    max_abs_diff: float
+    differing_fraction: float
+    near_ties: int | None  # binarised inputs within NEAR_TIE_RTOL of 0; None if no binarisation
+
+    @property
+    def cause(self) -> str:
+        if self.near_ties and self.differing_fraction < 1e-3:
+            return "float rounding at near-tie binarisation inputs (not a conversion error)"
+        return "a conversion error in this layer"
+
+    def __str__(self) -> str:
+        ties = "" if self.near_ties is None else f", {self.near_ties} near-tie binarised inputs"
+        return (
+            f"they part at layer {self.layer!r} ({self.kind}): max |diff| {self.max_abs_diff:.4g} "
+            f"on {100 * self.differing_fraction:.3g} % of its values{ties}; likely cause: "
+            f"{self.cause}"
+        )
+
+
+def _prefix_error(model, layer, x, convert: Callable, atol: float) -> tuple[float, float]:
+    prefix = tf.keras.Model(model.inputs, layer.output)
+    want = prefix.predict(x, batch_size=64, verbose=0)
+    got = run_flatbuffer(convert(prefix), x).reshape(want.shape)
+    diff = np.abs(got - want)
+    scale = max(1.0, float(np.max(np.abs(want))))
+    return float(diff.max()), float(np.mean(diff > atol * scale))
+
+
+def _near_ties(model, layer, x) -> int | None:
+    if not is_binary_input(getattr(layer, "input_quantizer", None)):
+        return None
+    values = tf.keras.Model(model.inputs, layer.input).predict(x, batch_size=64, verbose=0)
+    bound = NEAR_TIE_RTOL * np.max(np.abs(values), axis=tuple(range(1, values.ndim)), keepdims=True)
+    return int(np.sum(np.abs(values) <= bound))
+
+
+def first_divergence(
+    model: tf.keras.Model, x: np.ndarray, convert: Callable, rtol: float = 1e-3
+) -> Divergence | None:
+    """Binary search over prefixes for the first layer whose converted output parts from Keras.
+
+    ``convert(keras_model) -> flatbuffer``. A prefix output differs when some value is off by more
+    than ``rtol`` x max(1, max |y|). Returns None when every prefix agrees (e.g. the parts agree
+    and only their fusion in the full model differs).
+    """
+    candidates = [
+        layer
+        for layer in model.layers
+        if not isinstance(layer, tf.keras.layers.InputLayer) and _single_output(layer)
+    ]
+    errors: dict[int, tuple[float, float]] = {}
+
+    def differs(i: int) -> bool:
+        if i not in errors:
+            errors[i] = _prefix_error(model, candidates[i], x, convert, rtol)
+        return errors[i][1] > 0
+
+    lo, hi = 0, len(candidates) - 1
+    if hi < 0 or not differs(hi):
+        return None
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if differs(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    layer = candidates[lo]
+    max_diff, fraction = errors[lo]
+    return Divergence(layer.name, type(layer).__name__, max_diff, fraction, _near_ties(model, layer, x))
+
+
+def _single_input(layer) -> bool:
+    try:
+        return not isinstance(layer.input, list | tuple | dict)
+    except AttributeError:  # a layer called more than once has no single input
+        return False
+
+
+def _single_output(layer) -> bool:
+    try:
+        output = layer.output
+    except AttributeError:  # a layer called more than once has no single output
+        return False
+    return not isinstance(output, list | tuple | dict)
+
+
+def _predict(model, x) -> np.ndarray:
+    return np.asarray(model.predict(x, batch_size=64, verbose=0))
+
+
+def run(job, convert_model: Callable) -> None:
+    """Stage 5: ``job.parity`` (and ``job.parity_with_user_model`` after ``binarize``).
+
+    Raises :class:`ExportVerificationError` with the first diverging layer on a miss.
+    """
+    if not job.verify:
+        return
+    if job.sample_inputs is not None:
+        x = np.asarray(job.sample_inputs, dtype=np.float32)
+    elif job.int8 and job.representative_data is not None:
+        x = job.representative_data[:256]
+    else:
+        x = sample_inputs(job.model)
+    got = run_flatbuffer(job.flatbuffer, x)
+    reference = job.ready if job.changed else job.model
+    want = _predict(reference, x)
+    atol = job.atol
+    if atol is None:
+        atol = np.inf if job.int8 else FLOAT_RTOL * max(1.0, float(np.max(np.abs(want))))
+    min_agreement = job.min_agreement
+    if min_agreement is None:
+        min_agreement = INT8_MIN_AGREEMENT if job.int8 else 1.0
+    label = "binarised Keras model" if job.changed else "Keras model"
+    ties = None if job.int8 else near_tie_samples(job.ready, x)
+    job.parity = parity(got, want, atol, label, ties)
+    if job.changed:
+        job.parity_with_user_model = parity(
+            got, _predict(job.model, x), atol, "Keras model before binarize"
+        )
+    if not passes(job.parity, min_agreement):
+        divergence = None if job.int8 else first_divergence(job.ready, x, convert_model)
+        raise ExportVerificationError(failure_message(job.parity, min_agreement, divergence))
