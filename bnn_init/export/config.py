@@ -13,6 +13,7 @@ import logging
 import sys
 
 import tensorflow as tf
+from tf_keras.src.saving.serialization_lib import SafeModeScope
 
 
 def functional_config(model: tf.keras.Model) -> dict:
@@ -104,7 +105,9 @@ def rebuild(config: dict, weights: dict[str, list]) -> tf.keras.Model:
     level = larq_log.level
     larq_log.setLevel(logging.ERROR)
     try:
-        with scope:
+        # The model's own Lambda layers, already running in this process, are rebuilt from
+        # their code: tf-keras' safe mode guards against lambdas in files from elsewhere.
+        with scope, SafeModeScope(safe_mode=False):
             rebuilt = tf.keras.Model.from_config(config, custom_objects=custom_objects())
     finally:
         larq_log.setLevel(level)

@@ -27,6 +27,7 @@ from bnn_init.export import verify as verify_stage
 from bnn_init.export.job import ExportJob
 
 TARGETS = ("arm", "xcore")
+LCE_CUSTOM_OPS = frozenset({"LceBconv2d", "LceQuantize", "LceDequantize", "LceBMaxPool2d"})
 
 
 def as_keras_model(model) -> tf.keras.Model:
@@ -93,6 +94,13 @@ def _convert(job: ExportJob, convert_model) -> None:
     except Exception as err:  # the converters raise many types; the message is what helps
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ValueError(f"model: the {job.converter} converter failed: {first}") from err
+    counts, _ = report.parse(job.flatbuffer)
+    unknown = sorted(op for op in counts if op not in LCE_CUSTOM_OPS and not op.isupper())
+    if unknown:
+        raise ValueError(
+            f"model: the converted file needs custom ops {unknown}, which neither TFLite nor LCE "
+            "provide (e.g. Erfc from a gelu activation); replace the layers that produce them"
+        )
     if job.compare_default:
         default = convert_model(job.model) if job.converter.startswith("lce") else job.flatbuffer
         counts, _ = report.parse(default)

@@ -142,6 +142,11 @@ def _quant_layer(layer, binarize: bool) -> Verdict:
             "kernel with zero padding: exported as pad_values=1 plus an exact constant correction "
             "(LCE 0.16 computes this case wrongly)"
         )
+    elif layer.padding == "same" and float(getattr(layer, "pad_values", 0.0)) == 0.0:
+        verdict.notes.append(
+            "padding='same' with pad_values=0: LCE needs a float output and a zero-padding "
+            "correction; pad_values=1 keeps the output bitpacked"
+        )
     return verdict
 
 
