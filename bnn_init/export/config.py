@@ -76,7 +76,9 @@ def insert_chain_after(config: dict, name: str, chain: list[tuple[str, str, dict
     for class_name, suffix, extra in chain:
         new = f"{name}_bnnx_{suffix}"
         insert_after(
-            config, previous, {"class_name": class_name, "name": new, "config": {"name": new, **extra}}
+            config,
+            previous,
+            {"class_name": class_name, "name": new, "config": {"name": new, **extra}},
         )
         previous = new
         added.append(new)

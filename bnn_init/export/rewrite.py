@@ -25,6 +25,9 @@ exact (the tests compare the rewritten Keras model with the original):
   positions and w_q the quantized kernel: the layer becomes ``pad_values=1`` (which LCE computes
   correctly) followed by :class:`~bnn_init.export.layers.AddConstant` of -C, then the original
   activation.
+* thresholds (:mod:`bnn_init.export.thresholds`): a binary layer whose output feeds only
+  sign quantizers gets its bias moved mid-gap between possible dot products, so LCE's float32
+  threshold computation cannot lose a small bias (same sign at every dot product).
 * with ``binarize=True`` only: bnn-init's ``HardTanh`` quantizers become ``ste_sign`` (this
   changes the function; verification then reports parity with both models).
 
@@ -44,21 +47,28 @@ from bnn_init.export.config import (
     insert_chain_after,
     rebuild,
 )
+from bnn_init.export.thresholds import margin_edits
 
 SIGN = "ste_sign"
 
 
-def prepare(model: tf.keras.Model, verdicts: dict) -> tuple[tf.keras.Model, dict]:
+def prepare(
+    model: tf.keras.Model, verdicts: dict, margins: dict | None = None
+) -> tuple[tf.keras.Model, dict]:
     """Return (export-ready model, {layer name: role}) for an already-judged ``model``.
 
-    ``verdicts`` maps layer name -> :class:`~bnn_init.export.judge.Verdict`. The returned model
+    ``verdicts`` maps layer name -> :class:`~bnn_init.export.judge.Verdict`; ``margins`` maps
+    layer name -> new bias (:func:`bnn_init.export.thresholds.margin_edits`). The returned model
     is ``model`` itself when no layer needs a rewrite.
     """
     roles = {name: v.role for name, v in verdicts.items()}
+    margins = margins or {}
     edited = [
         layer
         for layer in model.layers
-        if verdicts[layer.name].rewrites or verdicts[layer.name].replace_quantizers
+        if verdicts[layer.name].rewrites
+        or verdicts[layer.name].replace_quantizers
+        or layer.name in margins
     ]
     if not edited:
         return model, roles
@@ -69,6 +79,8 @@ def prepare(model: tf.keras.Model, verdicts: dict) -> tuple[tf.keras.Model, dict
         layer_entry = entry(config, layer.name)
         _strip_training_only(layer_entry["config"])
         weights[layer.name] = layer.get_weights()
+    for name, bias in margins.items():
+        weights[name][1] = bias
     for layer in edited:
         verdict = verdicts[layer.name]
         layer_entry = entry(config, layer.name)
@@ -219,7 +231,12 @@ def _padding_correction(config: dict, layer, weights: dict) -> list[str]:
     return added
 
 
-
 def run(job) -> None:
     """Stage 2: ``job.ready`` (the model LCE converts, before int8) and ``job.roles``."""
-    job.ready, job.roles = prepare(job.model, job.verdicts)
+    margins = {} if job.int8 else margin_edits(job.model, job.verdicts)
+    job.notes += [
+        f"{name}: bias moved to mid-gap between possible dot products, so LCE's integer output "
+        "thresholds keep every sign (same function)"
+        for name in margins
+    ]
+    job.ready, job.roles = prepare(job.model, job.verdicts, margins)

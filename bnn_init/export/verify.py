@@ -78,9 +78,7 @@ def near_tie_samples(model: tf.keras.Model, x: np.ndarray, batch_size: int = 16)
     return flags
 
 
-def parity(
-    got: np.ndarray, want: np.ndarray, atol: float, reference: str, near_ties=None
-) -> dict:
+def parity(got: np.ndarray, want: np.ndarray, atol: float, reference: str, near_ties=None) -> dict:
     """Compare flatbuffer outputs ``got`` with Keras outputs ``want``; figures for the report.
 
     With ``near_ties`` (a per-sample mask, see :func:`near_tie_samples`) the strict figures
@@ -213,7 +211,9 @@ def first_divergence(
             lo = mid + 1
     layer = candidates[lo]
     max_diff, fraction = errors[lo]
-    return Divergence(layer.name, type(layer).__name__, max_diff, fraction, _near_ties(model, layer, x))
+    return Divergence(
+        layer.name, type(layer).__name__, max_diff, fraction, _near_ties(model, layer, x)
+    )
 
 
 def _single_input(layer) -> bool:
