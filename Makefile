@@ -12,6 +12,10 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -c constraints.txt -e ".[tensorflow-cpu,test,dev]"
+	# larq-zoo's architectures are what the tests export and monitor; its pins predate the
+	# stack, so it installs without them, plus what its modules import.
+	$(BIN)/python -m pip install -c constraints.txt click typeguard tensorflow-datasets
+	$(BIN)/python -m pip install -c constraints.txt --no-deps larq-zoo zookeeper
 	touch $(STAMP)
 
 demo: $(STAMP)

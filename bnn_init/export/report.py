@@ -104,12 +104,13 @@ class ExportReport:
                     f"{p['max_abs_diff']:.3g} (atol {p['atol']:.3g}), argmax agreement "
                     f"{100 * p['argmax_agreement']:.1f} %"
                 )
-                if p.get("near_tie_samples"):
+                if p.get("near_tie_flips"):
                     lines.append(
-                        f"    and {p['near_tie_samples']} inputs with a binarised value within "
-                        "float rounding of its threshold (their signs may differ): max |diff| "
+                        f"    and {p['near_tie_flips']} inputs where a binarised value within "
+                        "float rounding of its threshold flipped: max |diff| "
                         f"{p['near_tie_max_abs_diff']:.3g}, argmax agreement "
-                        f"{100 * p['near_tie_argmax_agreement']:.1f} %"
+                        f"{100 * p['near_tie_argmax_agreement']:.1f} % "
+                        f"({p['near_tie_divergence']})"
                     )
         lines += [f"  changed: {c}" for c in self.changes]
         lines += [f"  note: {n}" for n in self.notes]
