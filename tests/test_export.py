@@ -23,9 +23,9 @@ from bnn_init.export import (  # noqa: E402
     export_tflite,
     measure_latency,
 )
+from bnn_init.export.judge import judge_model  # noqa: E402
 from bnn_init.export.layers import FakeQuant  # noqa: E402
 from bnn_init.export.report import parse  # noqa: E402
-from bnn_init.export.judge import judge_model
 from bnn_init.export.rewrite import prepare  # noqa: E402
 from bnn_init.quantizers import HardTanh  # noqa: E402
 
