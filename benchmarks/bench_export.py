@@ -10,6 +10,9 @@ Models:
   128->256 @ 16x16, 256->256 @ 8x8 (``pad_values=1``, BatchNorm, 2x2 max-pooling between), global
   average pooling and a float 10-way classifier.
 
+* larq-zoo's QuickNetSmall (32x32x3, 10 classes; :func:`bnn_init.testing.zoo_model`), whose
+  float baseline is the same model through the stock TFLite converter.
+
 Baselines, built and timed in the same run: the float model of the same architecture (Dense /
 Conv2D in place of the Larq layers) through the stock TFLite converter, and LCE's default
 ``convert_keras_model`` of the binary model. All latencies come from
@@ -36,6 +39,7 @@ import tensorflow as tf
 from bnn_init.export import export_lce, export_tflite, measure_latency
 from bnn_init.export.convert import quiet
 from bnn_init.export.report import parse
+from bnn_init.testing import zoo_model
 
 BIN = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign", use_bias=False)
 CONV_STAGES = ((128, True), (256, True), (256, False))  # (filters, max-pool after)
@@ -242,6 +246,10 @@ def run():
                 whole = row["value"]
             yield row
         yield from _per_op("conv_32x32", whole)
+        # A model users bring: larq-zoo's QuickNetSmall at 32x32x3 (random weights, trained-like
+        # BatchNorm); its float baseline is the same model through the stock TFLite converter.
+        quicknet = zoo_model("QuickNetSmall")
+        yield from _compare("quicknet_small_32x32", quicknet, quicknet, tmp)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ import re
 
 SIGN_LIKE = frozenset({"ste_sign", "approx_sign", "swish_sign"})
 SCALED_SIGN = frozenset({"magnitude_aware_sign"})
-HARD_TANH = frozenset({"hard_tanh"})
+HARD_TANH = frozenset({"hard_tanh", "hard_tanh_r"})
 MULTI_LEVEL = frozenset({"do_re_fa", "dorefa", "dorefa_quantizer", "ste_tern", "ste_heaviside"})
 
 __all__ = ["quantizer_kind", "quantizer_name", "is_binary_input", "is_binary_kernel"]

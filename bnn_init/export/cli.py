@@ -26,7 +26,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help=".npy file of model inputs for int8 calibration (required with --int8 "
         "unless the model is quantization-aware)",
     )
-    parser.add_argument("--target", choices=("arm", "xcore"), default="arm")
+    parser.add_argument(
+        "--binarize",
+        action="store_true",
+        help="replace hard-tanh B_r quantizers by sign (changes the function; both parities shown)",
+    )
+    parser.add_argument(
+        "--target",
+        choices=("arm", "xcore"),
+        default="arm",
+        help="LCE target: arm (phones, Raspberry Pi) or xcore (XMOS microcontrollers)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     parser.add_argument("--no-verify", action="store_true", help="skip the parity check")
     parser.set_defaults(func=run_export)
@@ -58,6 +68,7 @@ def run_export(args) -> int:
         args.out,
         target=args.target,
         int8=args.int8,
+        binarize=args.binarize,
         representative_data=data,
         verify=not args.no_verify,
         overwrite=args.overwrite,

@@ -85,11 +85,34 @@ def insert_chain_after(config: dict, name: str, chain: list[tuple[str, str, dict
     return added
 
 
-def rebuild(config: dict, weights: dict[str, list]) -> tf.keras.Model:
-    """``tf.keras.Model.from_config`` with Larq, bnn-init and (when loaded) tfmot QAT objects.
+def fresh_lambdas(model: tf.keras.Model) -> dict:
+    """New ``Lambda`` layers calling the same Python functions as ``model``'s Lambda layers.
 
-    ``weights`` maps layer name -> values for ``set_weights``.
+    A Lambda's function does not always survive its config (larq-zoo's MeliusNet splits with a
+    function that deserialises to a dict), and the original layer cannot be reused without
+    adding nodes to the user's model; a fresh layer around the same function is exact.
     """
+    return {
+        layer.name: tf.keras.layers.Lambda(
+            layer.function,
+            output_shape=layer._output_shape,  # noqa: SLF001 (no public accessor)
+            mask=layer.mask,
+            arguments=layer.arguments,
+            name=layer.name,
+        )
+        for layer in model.layers
+        if type(layer) is tf.keras.layers.Lambda
+    }
+
+
+def rebuild(config: dict, weights: dict[str, list], lambdas: dict | None = None) -> tf.keras.Model:
+    """The functional model of ``config``, with Larq, bnn-init and (when loaded) tfmot objects.
+
+    ``weights`` maps layer name -> values for ``set_weights``; ``lambdas`` maps layer name ->
+    Lambda layer to use instead of deserialising one (see :func:`fresh_lambdas`).
+    """
+    from tf_keras.src.engine.functional import reconstruct_from_config
+
     from bnn_init.export.layers import custom_objects
 
     scope = contextlib.nullcontext()
@@ -110,7 +133,10 @@ def rebuild(config: dict, weights: dict[str, list]) -> tf.keras.Model:
         # The model's own Lambda layers, already running in this process, are rebuilt from
         # their code: tf-keras' safe mode guards against lambdas in files from elsewhere.
         with scope, SafeModeScope(safe_mode=False):
-            rebuilt = tf.keras.Model.from_config(config, custom_objects=custom_objects())
+            inputs, outputs, _ = reconstruct_from_config(
+                config, custom_objects(), created_layers=dict(lambdas or {})
+            )
+            rebuilt = tf.keras.Model(inputs, outputs, name=config.get("name"))
     finally:
         larq_log.setLevel(level)
     for name, values in weights.items():

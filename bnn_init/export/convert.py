@@ -102,7 +102,8 @@ def _convert(job: ExportJob, convert_model) -> None:
             "provide (e.g. Erfc from a gelu activation); replace the layers that produce them"
         )
     if job.compare_default:
-        default = convert_model(job.model) if job.converter.startswith("lce") else job.flatbuffer
+        unchanged = job.to_convert is job.model or not job.converter.startswith("lce")
+        default = job.flatbuffer if unchanged else convert_model(job.model)
         counts, _ = report.parse(default)
         job.default_conversion = {"file_bytes": len(default), "op_counts": dict(counts)}
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from bnn_init.export.config import functional_config, insert_chain_after, rebuild
+from bnn_init.export.config import fresh_lambdas, functional_config, insert_chain_after, rebuild
 
 FUSED_CONSUMERS = frozenset({"BatchNormalization", "Activation", "ReLU"})
 
@@ -85,7 +85,8 @@ def with_fake_quant(model: tf.keras.Model, roles: dict, data) -> tuple[tf.keras.
     config = functional_config(model)
     for name, (lo, hi) in ranges.items():
         insert_chain_after(config, name, [("FakeQuant", "fq", {"min": lo, "max": hi})])
-    return rebuild(config, {layer.name: layer.get_weights() for layer in model.layers}), ranges
+    weights = {layer.name: layer.get_weights() for layer in model.layers}
+    return rebuild(config, weights, fresh_lambdas(model)), ranges
 
 
 def run(job) -> None:

@@ -43,6 +43,7 @@ import tensorflow as tf
 
 from bnn_init.export.config import (
     entry,
+    fresh_lambdas,
     functional_config,
     insert_chain_after,
     rebuild,
@@ -102,7 +103,7 @@ def prepare(
             added = _ternary_tail(config, entry(config, layer.name), layer)
             weights[layer.name] = _ternary_values(weights[layer.name])
             roles.update(dict.fromkeys(added, "binary_part"))
-    return rebuild(config, weights), roles
+    return rebuild(config, weights, fresh_lambdas(model)), roles
 
 
 def _check_unshared(config: dict, names: list[str]) -> None:

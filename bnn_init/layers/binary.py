@@ -18,6 +18,7 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
+from bnn_init.quantizer_kinds import is_binary_input
 from bnn_init.theory.errors import check_integer
 
 from .deterministic import _DeterministicSurrogate
@@ -31,7 +32,6 @@ __all__ = ["StochasticBinaryNetworks", "ensemble_accuracy", "sample_binary", "to
 _SHAPE_LAYERS = ("Flatten", "Reshape", "MaxPooling2D")
 # Identity at inference.
 _SKIPPED = ("Dropout",)
-_SIGN_QUANTIZERS = ("ste_sign", "approx_sign", "swish_sign", "SteSign", "ApproxSign", "SwishSign")
 
 
 def _chain(model):
@@ -113,9 +113,7 @@ def _clone(layer):
 
 
 def _quantizes_sign(layer):
-    quantizer = getattr(layer, "input_quantizer", None)
-    name = getattr(quantizer, "__name__", None) or type(quantizer).__name__
-    return quantizer is not None and name in _SIGN_QUANTIZERS
+    return is_binary_input(getattr(layer, "input_quantizer", None))
 
 
 def to_binary(model):

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bnn_init.quantizer_kinds import quantizer_kind, quantizer_name
+
 from .activations import HardTanh
 from .models import ContinuousNet, DeterministicSurrogate, HardTanhBNN, LRTSurrogate, SignNet
 
@@ -118,13 +120,6 @@ def clipped_second_moment(law, r):
     return min(variance / r**2, 1.0)
 
 
-def _quantizer_name(quantizer):
-    if quantizer is None:
-        return None
-    name = getattr(quantizer, "__name__", None) or type(quantizer).__name__
-    return name.replace("_", "").lower()
-
-
 def _layer_kind(layer):
     """(family, parameters) for one layer, or (None, reason)."""
     name = type(layer).__name__
@@ -142,17 +137,17 @@ def _layer_kind(layer):
             return "deterministic", {**params, "kappa": float(layer.kappa)}
         return "lrt", {**params, "neurons": layer.neurons}
     quantizer = getattr(layer, "input_quantizer", None)
-    quantizer_name = _quantizer_name(quantizer)
-    if quantizer_name == "hardtanh":
+    kind = quantizer_kind(quantizer)
+    if kind == "hard_tanh":
         if law is None:
             return None, unknown
-        r = float(quantizer.r)
+        r = float(getattr(quantizer, "r", 1.0))  # the function form hard_tanh_r has r = 1
         sigma_w2 = fan_in * clipped_second_moment(law, r)
         return "hard_tanh", dict(r=r, sigma_w2=sigma_w2, sigma_b2=sigma_b2)
-    if quantizer_name is not None and "sign" in quantizer_name:
+    if kind in ("sign", "scaled_sign"):
         return "sign", dict(sigma_b2=sigma_b2)
-    if quantizer_name is not None:
-        return None, f"{layer.name}: no theory for input quantizer {quantizer_name!r}"
+    if kind is not None:
+        return None, f"{layer.name}: no theory for input quantizer {quantizer_name(quantizer)!r}"
     activation = getattr(getattr(layer, "activation", None), "__name__", None)
     if activation == "tanh":
         if law is None:

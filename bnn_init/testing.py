@@ -1,0 +1,72 @@
+"""Test helpers (as Larq's ``testing_utils``): the models users bring, for tests and benchmarks.
+
+:func:`zoo_model` builds a larq-zoo 2.4 architecture as users bring it: random weights
+(``weights=None``; pretrained weights would download) and trained-like BatchNorm statistics.
+larq-zoo installs beside the tested stack with ``pip install --no-deps larq-zoo==2.4.0
+zookeeper`` plus ``click typeguard tensorflow-datasets`` (its pins are older than TF 2.21; its
+model code works); ``make test`` does this. Inputs are small (32x32x3; 64x64x3 where an
+architecture's pooling needs it) to keep tests fast; ``num_classes=10``.
+
+Example:
+    >>> model = zoo_model("QuickNetSmall")  # doctest: +SKIP
+    >>> model.input_shape  # doctest: +SKIP
+    (None, 32, 32, 3)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ZOO_MODELS = (
+    "QuickNetSmall",
+    "QuickNet",
+    "QuickNetLarge",
+    "BiRealNet",
+    "BinaryAlexNet",
+    "XNORNet",
+    "DoReFaNet",
+    "BinaryResNetE18",
+    "RealToBinaryNet",
+    "BinaryDenseNet28",
+    "BinaryDenseNet37",
+    "BinaryDenseNet45",
+    "MeliusNet22",
+)
+
+LARGER_INPUT = {"BinaryAlexNet": 64, "XNORNet": 64, "DoReFaNet": 64}
+
+
+def zoo_model(name: str, size: int | None = None, seed: int = 0):
+    """The larq-zoo model ``name`` with seeded random weights and trained-like BatchNorm."""
+    import larq_zoo as lqz
+    import tensorflow as tf
+
+    if name not in ZOO_MODELS:
+        raise ValueError(f"name={name!r}; allowed: {ZOO_MODELS}")
+    tf.keras.backend.clear_session()  # layer names start from the same counters every time
+    tf.keras.utils.set_random_seed(seed)
+    side = size or LARGER_INPUT.get(name, 32)
+    family = lqz.literature if hasattr(lqz.literature, name) else lqz.sota
+    model = getattr(family, name)(input_shape=(side, side, 3), weights=None, num_classes=10)
+    trained_like_batchnorm(model, seed)
+    return model
+
+
+def trained_like_batchnorm(model, seed: int = 0) -> None:
+    """gamma ~ U(0.5, 1.5), beta ~ N(0, 0.3^2), moving mean ~ N(0, 0.3^2), var ~ U(0.5, 2)."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    draws = {
+        "gamma": lambda n: rng.uniform(0.5, 1.5, n),
+        "beta": lambda n: rng.normal(0.0, 0.3, n),
+        "moving_mean": lambda n: rng.normal(0.0, 0.3, n),
+        "moving_variance": lambda n: rng.uniform(0.5, 2.0, n),
+    }
+    for layer in model.layers:
+        if isinstance(layer, tf.keras.layers.BatchNormalization):
+            values = []
+            for weight in layer.weights:
+                kind = next(k for k in draws if weight.name.split("/")[-1].startswith(k))
+                values.append(draws[kind](weight.shape[0]).astype(np.float32))
+            layer.set_weights(values)
