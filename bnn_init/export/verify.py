@@ -152,6 +152,7 @@ class Divergence:
     differing_values: int
     near_ties: int | None  # binarised inputs within NEAR_TIE_RTOL of 0; None if no binarisation
     fan_out: int  # outputs one input value reaches (kernel height x width x filters)
+    source: str | None = None  # the upstream binarising layer whose near ties are counted
 
     @property
     def near_tie_rounding(self) -> bool:
@@ -165,7 +166,8 @@ class Divergence:
         return "a conversion error in this layer"
 
     def __str__(self) -> str:
-        ties = "" if self.near_ties is None else f", {self.near_ties} near-tie binarised inputs"
+        at = "" if self.source is None else f" of upstream layer {self.source!r}"
+        ties = "" if self.near_ties is None else f", {self.near_ties} near-tie binarised inputs{at}"
         return (
             f"they part at layer {self.layer!r} ({self.kind}): max |diff| {self.max_abs_diff:.4g} "
             f"on {100 * self.differing_fraction:.3g} % of its values{ties}; likely cause: "
@@ -180,6 +182,26 @@ def _prefix_error(model, layer, x, convert: Callable, atol: float) -> tuple[floa
     diff = np.abs(got - want)
     differs = diff > atol * max(1.0, float(np.max(np.abs(want))))
     return float(diff.max()), float(np.mean(differs)), int(differs.sum())
+
+
+def binarising_source(layer, hops: int = 4):
+    """``layer`` if it binarises its input, else the nearest such layer upstream (or None).
+
+    A layer without binarisation (a concatenation, a BatchNorm) differs only because something
+    upstream did; near ties are counted at the binarised input that feeds it.
+    """
+    frontier = [layer]
+    for _ in range(hops + 1):
+        for candidate in frontier:
+            if is_binary_input(getattr(candidate, "input_quantizer", None)):
+                return candidate
+        frontier = [
+            inbound
+            for candidate in frontier
+            for node in candidate.inbound_nodes
+            for inbound in tf.nest.flatten(node.inbound_layers)
+        ]
+    return None
 
 
 def _fan_out(layer) -> int:
@@ -230,14 +252,16 @@ def first_divergence(
             lo = mid + 1
     layer = candidates[lo]
     max_diff, fraction, count = errors[lo]
+    source = binarising_source(layer)
     return Divergence(
         layer.name,
         type(layer).__name__,
         max_diff,
         fraction,
         count,
-        _near_ties(model, layer, x),
-        _fan_out(layer),
+        None if source is None else _near_ties(model, source, x),
+        1 if source is None else _fan_out(source),
+        None if source is None or source is layer else source.name,
     )
 
 
