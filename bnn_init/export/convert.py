@@ -108,6 +108,15 @@ def _convert(job: ExportJob, convert_model) -> None:
         job.default_conversion = {"file_bytes": len(default), "op_counts": dict(counts)}
 
 
+def _convert_verify_write(job: ExportJob, convert_model) -> report.ExportReport:
+    """Stages 4 to 6, then the atomic write; returns the report."""
+    _convert(job, convert_model)
+    verify_stage.run(job, convert_model)
+    report.run(job)
+    atomic.write_bytes(job.path, job.flatbuffer, job.overwrite)
+    return job.report
+
+
 def _start(model, path, converter, **options) -> ExportJob:
     path = atomic.check_target(path, options["overwrite"])
     if options.get("target", "arm") not in TARGETS:
@@ -193,12 +202,7 @@ def export_lce(
         warnings.warn(f"export_lce changes the model: {change}", UserWarning, stacklevel=2)
     rewrite.run(job)
     int8_stage.run(job)
-    convert_model = lce_converter(target)
-    _convert(job, convert_model)
-    verify_stage.run(job, convert_model)
-    report.run(job)
-    atomic.write_bytes(job.path, job.flatbuffer, job.overwrite)
-    return job.report
+    return _convert_verify_write(job, lce_converter(target))
 
 
 def export_tflite(
@@ -239,9 +243,4 @@ def export_tflite(
         raise ValueError("representative_data=None: int8=True needs representative inputs")
     job.ready = job.to_convert = job.model
     job.roles = {layer.name: "float" for layer in job.model.layers}
-    convert_model = tflite_converter(job.representative_data if int8 else None)
-    _convert(job, convert_model)
-    verify_stage.run(job, convert_model)
-    report.run(job)
-    atomic.write_bytes(job.path, job.flatbuffer, job.overwrite)
-    return job.report
+    return _convert_verify_write(job, tflite_converter(job.representative_data if int8 else None))
