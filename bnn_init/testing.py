@@ -33,7 +33,7 @@ ZOO_MODELS = (
     "MeliusNet22",
 )
 
-LARGER_INPUT = {"BinaryAlexNet": 64, "XNORNet": 64, "DoReFaNet": 64}
+LARGER_INPUT = {"BinaryAlexNet": 64, "XNORNet": 224, "DoReFaNet": 64}
 
 
 def zoo_model(name: str, size: int | None = None, seed: int = 0):

@@ -200,7 +200,7 @@ def predicted_bytes(model, roles: dict, int8: bool) -> dict[str, int]:
             prev = layers[i - 1] if i > 0 else None
             folded = prev is not None and roles.get(prev.name) in ("float", "binary_part")
             folded = folded or (prev is not None and roles.get(prev.name) == "binary")
-            predicted[layer.name] = 0 if folded else 8 * layer.gamma.shape[0]
+            predicted[layer.name] = 0 if folded else 8 * layer.moving_mean.shape[0]
         elif role == "qat" and _kind(layer) in _KERNEL_LAYERS:
             inner = layer.layer  # int8 kernel, int32 bias (one per output channel)
             predicted[layer.name] = inner.kernel.shape.num_elements() + 4 * inner.kernel.shape[-1]

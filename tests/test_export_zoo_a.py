@@ -1,0 +1,15 @@
+"""export_lce on larq-zoo's architectures, first half (see tests/zoo_export_check.py)."""
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before TensorFlow loads
+
+import pytest  # noqa: E402
+from zoo_export_check import FIRST_HALF, assert_exports_exactly  # noqa: E402
+
+import bnn_init  # noqa: E402,F401  (sets up tf-keras)
+
+
+@pytest.mark.parametrize("name", FIRST_HALF)
+def test_zoo_architecture_exports_exactly(tmp_path, name):
+    assert_exports_exactly(name, tmp_path)
