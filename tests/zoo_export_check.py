@@ -13,12 +13,19 @@ import numpy as np
 from bnn_init.export import export_lce
 from bnn_init.testing import zoo_model
 
-FIRST_HALF = ("QuickNetSmall", "QuickNet", "QuickNetLarge", "BiRealNet", "BinaryAlexNet", "XNORNet")
+FIRST_HALF = (
+    "QuickNetSmall",
+    "QuickNet",
+    "QuickNetLarge",
+    "BiRealNet",
+    "BinaryAlexNet",
+    "XNORNet",
+    "BinaryDenseNet28",
+)
 SECOND_HALF = (
     "DoReFaNet",
     "BinaryResNetE18",
     "RealToBinaryNet",
-    "BinaryDenseNet28",
     "BinaryDenseNet37",
     "BinaryDenseNet45",
     "MeliusNet22",
