@@ -119,6 +119,7 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
         self.latest = None  # the last measurement: step, per-layer arrays, prediction, headline
         self._supports_tf_logs = True  # the monitor never reads the training logs
         self._set_up_for = None
+        self._stopped = False
         self._said = set()
         self._renderer = None
 
@@ -134,7 +135,10 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
             return
         self.wait()  # what is pending for a previous model
         description = mean_field.describe(model)
-        monitored = description.layers if self.layers == "auto" else self._resolve(self.layers)
+        if self.layers == "auto":
+            monitored = self._with_one_kernel(description.layers)
+        else:
+            monitored = self._resolve(self.layers)
         if not monitored:
             raise ValueError(f"model {model.name!r} has no layer with a single weight kernel")
         self._layers = monitored
@@ -167,6 +171,26 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
         self._set_up()
         return list(self._layers)
 
+    def _with_one_kernel(self, layers):
+        """The layers the probe can measure; the others are skipped with one warning."""
+        kept, reasons = [], []
+        for layer in layers:
+            try:
+                kernel_of(layer)
+            except ValueError as err:
+                reasons.append(str(err))
+            else:
+                kept.append(layer)
+        if reasons:
+            warnings.warn(
+                f"{_PREFIX} skips {len(reasons)} layer(s) it cannot probe: "
+                + "; ".join(reasons[:3])
+                + ("; ..." if len(reasons) > 3 else ""),
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        return kept
+
     def _resolve(self, layers):
         resolved = []
         for layer in layers:
@@ -185,7 +209,34 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
         return int(tf.keras.backend.get_value(optimizer.iterations))
 
     # ---------------------------------------------------------------- Keras hooks
+    # A callback never ends a user's run: what a hook cannot do, it reports once and stops.
     def on_train_begin(self, logs=None):
+        self._guarded(self._train_begin)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._guarded(self._train_batch_end, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._guarded(self._epoch_end, epoch, logs)
+
+    def on_train_end(self, logs=None):
+        self._guarded(self.wait)
+
+    def _guarded(self, hook, *args):
+        if self._stopped:
+            return
+        try:
+            hook(*args)
+        except Exception as err:  # noqa: BLE001 (any failure: the user's training goes on)
+            self._stopped = True
+            warnings.warn(
+                f"{_PREFIX} stops monitoring this run: {type(err).__name__}: {err}; "
+                "training continues",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+
+    def _train_begin(self):
         self._set_up()
         depth = len(self._layers)
         if self._theory is None:
@@ -202,14 +253,14 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
     def _implements_train_batch_hooks(self):
         return self.every_n_steps is not None
 
-    def on_train_batch_end(self, batch, logs=None):
+    def _train_batch_end(self, logs):
         if self.every_n_steps is None:
             return
         step = self._step()
         if step % self.every_n_steps == 0:
             self._measure_into(logs, step)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def _epoch_end(self, epoch, logs):
         if self.every_n_epochs is None or (epoch + 1) % self.every_n_epochs:
             return
         self._measure_into(logs, self._step())
@@ -220,9 +271,6 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
             self.measure(step, wait=False)
         if logs is not None:
             logs.update(self.latest["headline"])
-
-    def on_train_end(self, logs=None):
-        self.wait()
 
     def wait(self):
         """Block until every image of the logs so far is written, and flush the event files."""

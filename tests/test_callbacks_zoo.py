@@ -1,0 +1,55 @@
+"""The monitor on models users bring: it never ends their training run."""
+
+import os
+import warnings
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before TensorFlow loads
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import bnn_init  # noqa: E402,F401  (sets up tf-keras)
+from bnn_init.callbacks import SignalPropagationMonitor  # noqa: E402
+from bnn_init.testing import zoo_model  # noqa: E402
+
+
+def _fit(model, monitor, n=32):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, *model.input_shape[1:])).astype(np.float32)
+    y = rng.integers(0, model.output_shape[-1], n)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = model.fit(x, y, epochs=1, batch_size=16, verbose=0, callbacks=[monitor])
+    return history, [str(w.message) for w in caught if "SignalPropagationMonitor" in str(w.message)]
+
+
+def test_quicknet_trains_with_the_monitor_skipping_its_frozen_blur_pool_kernels(tmp_path):
+    model = zoo_model("QuickNetSmall")
+    monitor = SignalPropagationMonitor(
+        np.random.default_rng(1).standard_normal((16, 32, 32, 3)).astype(np.float32),
+        log_dir=str(tmp_path),
+    )
+    history, said = _fit(model, monitor)
+    assert len(history.history["loss"]) == 1
+    assert len(said) == 1 and "skips" in said[0] and "0 trainable weight kernels" in said[0]
+    assert monitor.latest is not None and np.all(monitor.latest["measured"]["q"] > 0)
+
+
+class Custom(tf.keras.layers.Layer):
+    """A user's own layer, unknown to bnn-init."""
+
+    def call(self, inputs):
+        return inputs
+
+
+def test_a_failing_measurement_stops_the_monitor_not_the_training(tmp_path):
+    tf.keras.utils.set_random_seed(0)
+    model = tf.keras.Sequential(
+        [tf.keras.Input((8,)), tf.keras.layers.Dense(8), Custom(), tf.keras.layers.Dense(3)]
+    )
+    monitor = SignalPropagationMonitor(np.zeros((4, 9), np.float32))  # probe of the wrong width
+    history, said = _fit(model, monitor)
+    assert len(history.history["loss"]) == 1
+    assert len(said) == 1 and "stops monitoring this run" in said[0]
+    assert "training continues" in said[0]
