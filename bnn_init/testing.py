@@ -4,8 +4,9 @@
 (``weights=None``; pretrained weights would download) and trained-like BatchNorm statistics.
 larq-zoo installs beside the tested stack with ``pip install --no-deps larq-zoo==2.4.0
 zookeeper`` plus ``click typeguard tensorflow-datasets`` (its pins are older than TF 2.21; its
-model code works); ``make test`` does this. Inputs are small (32x32x3; 64x64x3 where an
-architecture's pooling needs it) to keep tests fast; ``num_classes=10``.
+model code works); ``make test`` does this. Inputs are small to keep tests fast: 32x32x3,
+64x64x3 for BinaryAlexNet and DoReFaNet, 224x224x3 for XNORNet (its 6x6 valid convolution needs
+it); ``num_classes=10``.
 
 Example:
     >>> model = zoo_model("QuickNetSmall")  # doctest: +SKIP
