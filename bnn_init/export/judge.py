@@ -105,10 +105,15 @@ def _quant_layer(layer, binarize: bool) -> Verdict:
         verdict.binary_kernel = binary_kernel
         for which, quantizer in (("input", iq), ("kernel", kq)):
             qkind = quantizer_kind(quantizer)
-            if qkind not in (None, "sign", "scaled_sign"):
+            if qkind in ("hard_tanh", "multi_level"):
                 verdict.notes.append(
                     f"stays float: {which} quantizer {describe_quantizer(quantizer)} is not "
                     f"sign-like ({qkind}); the converter computes it with float ops"
+                )
+            elif qkind == "other":
+                verdict.notes.append(
+                    f"{which} quantizer {describe_quantizer(quantizer)} is unknown to bnn-init: "
+                    "converted as it is (the op counts show whether LCE bitpacked it)"
                 )
         if binary_kernel and not binary_in:
             verdict.notes.append("stays float: float input with a binary kernel")
