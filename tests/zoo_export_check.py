@@ -31,7 +31,7 @@ SECOND_HALF = (
     "MeliusNet22",
 )
 SAMPLES = {"XNORNet": 8}  # 224x224 inputs and two 4096-filter float layers: slow to run
-DEFAULT_SAMPLES = 32
+DEFAULT_SAMPLES = 16
 
 
 def assert_exports_exactly(name: str, folder) -> None:
