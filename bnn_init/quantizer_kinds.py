@@ -9,9 +9,10 @@ Kinds (forward pass; gradients differ and do not matter here):
   (Courbariaux et al. 2016; Liu et al. 2018, Bi-Real Net, eq. 5; Darabi et al. 2018). A Larq
   Compute Engine binary convolution computes exactly this.
 * ``"scaled_sign"``: sign(w) x mean |w| per output channel, Larq's ``magnitude_aware_sign``
-  (Liu et al. 2018, Bi-Real Net, eq. 6) and larq-zoo's ``xnor_weight_scale`` (Rastegari et al.
-  2016, XNOR-Net, eq. 4). As a kernel quantizer LCE bitpacks sign(w) and folds the scale into the
-  output multiplier, exactly.
+  (Liu et al. 2018, Bi-Real Net, eq. 6, after Rastegari et al. 2016, XNOR-Net, eq. 4). As a
+  kernel quantizer LCE bitpacks sign(w) and folds the scale into the output multiplier, exactly.
+  (larq-zoo's ``xnor_weight_scale`` computes the same forward pass, but LCE bitpacks only some of
+  XNOR-Net's layers that use it, so it is left "other": converted as it is.)
 * ``"hard_tanh"``: bnn-init's B_r(x) = clip(x / r, -1, 1) (Wang 2018, sec. 2): a float function,
   sign only in the limit r -> 0.
 * ``"multi_level"``: quantizers with more than two levels or levels other than +-1
@@ -31,7 +32,7 @@ from __future__ import annotations
 import re
 
 SIGN_LIKE = frozenset({"ste_sign", "approx_sign", "swish_sign"})
-SCALED_SIGN = frozenset({"magnitude_aware_sign", "xnor_weight_scale"})
+SCALED_SIGN = frozenset({"magnitude_aware_sign"})
 HARD_TANH = frozenset({"hard_tanh", "hard_tanh_r"})
 MULTI_LEVEL = frozenset({"do_re_fa", "dorefa", "dorefa_quantizer", "ste_tern", "ste_heaviside"})
 

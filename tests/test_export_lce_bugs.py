@@ -101,3 +101,20 @@ def test_export_moves_such_biases_mid_gap_and_is_exact(tmp_path):
     assert rep.parity["max_abs_diff"] < 1e-5 and rep.parity["samples"] == 64
     assert "near_tie_flips" not in rep.parity
     assert any(note.startswith("conv_1: bias moved to mid-gap") for note in rep.notes)
+
+
+def test_near_tie_flips_are_excused_only_when_the_divergence_is_explained():
+    from bnn_init.export.verify import Divergence, excuse_near_tie_flips, parity, passes
+
+    want = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.8]], np.float32)
+    got = want.copy()
+    got[2] = [0.9, 0.1]  # the third input's sign flipped somewhere
+    figures = parity(got, want, 1e-3, "Keras model")
+    assert not passes(figures, 1.0)
+    explained = Divergence("bconv", "QuantConv2D", 2.0, 1e-4, 9, 3, 9 * 64)
+    assert explained.near_tie_rounding and "float rounding" in explained.cause
+    unexplained = Divergence("bconv", "QuantConv2D", 2.0, 0.5, 9000, 3, 9 * 64)
+    assert not unexplained.near_tie_rounding and "conversion error" in unexplained.cause
+    excused = excuse_near_tie_flips(figures, np.array([False, False, True]), explained)
+    assert passes(excused, 1.0) and excused["samples"] == 2 and excused["near_tie_flips"] == 1
+    assert excused["near_tie_argmax_agreement"] == 0.0

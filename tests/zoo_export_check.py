@@ -21,17 +21,23 @@ FIRST_HALF = (
     "BinaryAlexNet",
     "XNORNet",
     "BinaryDenseNet28",
+    "BinaryDenseNet37",
 )
 SECOND_HALF = (
     "DoReFaNet",
     "BinaryResNetE18",
     "RealToBinaryNet",
-    "BinaryDenseNet37",
     "BinaryDenseNet45",
     "MeliusNet22",
 )
-SAMPLES = {"XNORNet": 8}  # 224x224 inputs and two 4096-filter float layers: slow to run
-DEFAULT_SAMPLES = 16
+# Comparing with LCE's default conversion is free when no rewrite was needed (the same file) and
+# costs a second conversion otherwise; of the rewritten models the tests compare BiRealNet, and
+# scripts/zoo_export_table.py compares all (RealToBinaryNet 1.007x, MeliusNet22 1.007x).
+NOT_COMPARED = ("RealToBinaryNet", "MeliusNet22")
+# Few inputs keep the suite fast: each needs an interpreter run, and an input with a near-tie
+# flip costs a bisection over converted prefixes. scripts/zoo_export_table.py runs 64 each.
+SAMPLES = {"XNORNet": 2}  # 224x224 inputs and two 4096-filter float layers
+DEFAULT_SAMPLES = 4
 
 
 def assert_exports_exactly(name: str, folder) -> None:
@@ -39,14 +45,15 @@ def assert_exports_exactly(name: str, folder) -> None:
     n = SAMPLES.get(name, DEFAULT_SAMPLES)
     x = np.random.default_rng(0).standard_normal((n, *model.input_shape[1:])).astype(np.float32)
     path = folder / f"{name}.tflite"
-    rep = export_lce(model, path, sample_inputs=x, compare_default=True)
+    rep = export_lce(model, path, sample_inputs=x, compare_default=name not in NOT_COMPARED)
     assert path.stat().st_size == rep.file_bytes
     parity = rep.parity
     assert parity["reference"] == "Keras model"
     assert parity["argmax_agreement"] == 1.0 and parity["max_abs_diff"] <= parity["atol"]
     assert parity["samples"] + parity.get("near_tie_flips", 0) == n
-    assert parity["samples"] >= n // 2
-    default = rep.default_conversion
-    assert rep.bitpacked_ops >= default["op_counts"].get("LceBconv2d", 0)
+    assert parity["samples"] >= max(1, n // 2)
     assert rep.bitpacked_ops >= rep.binary_layers
-    assert rep.file_bytes <= 1.02 * default["file_bytes"]
+    default = rep.default_conversion
+    if default is not None:
+        assert rep.bitpacked_ops >= default["op_counts"].get("LceBconv2d", 0)
+        assert rep.file_bytes <= 1.02 * default["file_bytes"]
