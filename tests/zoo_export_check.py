@@ -11,7 +11,7 @@ input except those where a binarised value within float rounding of its threshol
 import numpy as np
 
 from bnn_init.export import export_lce
-from bnn_init.testing import zoo_model
+from bnn_init.testing import ZOO_MODELS, zoo_model
 
 FIRST_HALF = (
     "QuickNetSmall",
@@ -23,13 +23,7 @@ FIRST_HALF = (
     "BinaryDenseNet28",
     "BinaryDenseNet37",
 )
-SECOND_HALF = (
-    "DoReFaNet",
-    "BinaryResNetE18",
-    "RealToBinaryNet",
-    "BinaryDenseNet45",
-    "MeliusNet22",
-)
+SECOND_HALF = tuple(name for name in ZOO_MODELS if name not in FIRST_HALF)
 # Comparing with LCE's default conversion is free when no rewrite was needed (the same file) and
 # costs a second conversion otherwise; of the rewritten models the tests compare BiRealNet, and
 # scripts/zoo_export_table.py compares all (RealToBinaryNet 1.007x, MeliusNet22 1.007x).
