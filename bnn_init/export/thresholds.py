@@ -58,14 +58,19 @@ def _affine_chain(layer, users) -> list | None:
         chain.append(current)
 
 
+def _chain_values(chain, table: np.ndarray) -> np.ndarray:
+    """The chain's float32 outputs for a (rows, channels) table of layer outputs."""
+    values = tf.constant(table.astype(np.float32))
+    for layer in chain:
+        if type(layer).__name__ not in ("Reshape", "Flatten"):  # shape changes act on no table
+            values = layer(values, training=False)
+    return np.asarray(values, dtype=np.float64)
+
+
 def _decisions(chain, biases: np.ndarray, dots: np.ndarray) -> np.ndarray:
     """Keras' float32 sign(y(d)) >= 0 for every dot product d (rows) and channel (columns)."""
-    values = tf.constant(dots[:, None].astype(np.float32) + biases[None, :].astype(np.float32))
-    for layer in chain:
-        if type(layer).__name__ in ("Reshape", "Flatten"):
-            continue  # pure shape change on a per-channel table
-        values = layer(values, training=False)
-    return np.asarray(values) >= 0
+    table = dots[:, None].astype(np.float32) + biases[None, :].astype(np.float32)
+    return _chain_values(chain, table) >= 0
 
 
 def margin_biases(layer, chain) -> np.ndarray | None:
@@ -81,10 +86,10 @@ def margin_biases(layer, chain) -> np.ndarray | None:
     dots = np.arange(-fan_in, fan_in + 1, 2, dtype=np.float64)
     bias = layer.get_weights()[1]
     before = _decisions(chain, bias, dots)
-    slope = _decisions_value(chain, bias, 1.0) - _decisions_value(
-        chain, bias, 0.0
-    )  # dy/dd per channel
-    new = bias.astype(np.float64).copy()
+    bias64 = bias.astype(np.float64)
+    at_zero, at_one = _chain_values(chain, np.stack([bias64, bias64 + 1.0]))
+    slope = at_one - at_zero  # dy/dd per channel
+    boundary = np.full(len(bias), np.nan)
     for c in range(len(bias)):
         column = before[:, c]
         if column.all() or not column.any() or slope[c] == 0:
@@ -92,26 +97,18 @@ def margin_biases(layer, chain) -> np.ndarray | None:
         if slope[c] > 0:
             if not np.all(np.diff(column.astype(int)) >= 0):
                 return None
-            boundary = dots[np.argmax(column)] - 1.0  # between the last -1 and the first +1
+            boundary[c] = dots[np.argmax(column)] - 1.0  # between the last -1 and the first +1
         else:
             if not np.all(np.diff(column.astype(int)) <= 0):
                 return None
-            boundary = dots[len(column) - 1 - np.argmax(column[::-1])] + 1.0
-        y0 = _decisions_value(chain, bias, boundary, channel=c)
-        new[c] = bias[c] - y0 / slope[c]
+            boundary[c] = dots[len(column) - 1 - np.argmax(column[::-1])] + 1.0
+    moved = ~np.isnan(boundary)
+    y_at_boundary = _chain_values(chain, (np.where(moved, boundary, 0.0) + bias64)[None, :])[0]
+    new = np.where(moved, bias64 - y_at_boundary / np.where(moved, slope, 1.0), bias64)
     new = new.astype(np.float32)
     if not np.array_equal(_decisions(chain, new, dots), before):
         return None
     return new
-
-
-def _decisions_value(chain, bias, dot, channel=None):
-    values = tf.constant((np.float64(dot) + bias.astype(np.float64))[None, :].astype(np.float32))
-    for layer in chain:
-        if type(layer).__name__ not in ("Reshape", "Flatten"):
-            values = layer(values, training=False)
-    out = np.asarray(values, dtype=np.float64)[0]
-    return out if channel is None else out[channel]
 
 
 def margin_edits(model, verdicts: dict) -> dict[str, np.ndarray]:

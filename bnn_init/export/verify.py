@@ -51,6 +51,12 @@ def run_flatbuffer(flatbuffer: bytes, x: np.ndarray, num_threads: int = 1) -> np
     return np.asarray(Interpreter(flatbuffer, num_threads=num_threads).predict(x))
 
 
+def near_tie_mask(values: np.ndarray) -> np.ndarray:
+    """Per sample (rows) and value: 0 < |x| <= 1e-5 max |x| over that sample's tensor."""
+    a = np.abs(values).reshape(len(values), -1)
+    return (a > 0) & (a <= NEAR_TIE_RTOL * a.max(axis=1, keepdims=True))
+
+
 def near_tie_samples(model: tf.keras.Model, x: np.ndarray, batch_size: int = 16) -> np.ndarray:
     """Per sample: does some binarised input lie within float rounding of its threshold?
 
@@ -72,9 +78,7 @@ def near_tie_samples(model: tf.keras.Model, x: np.ndarray, batch_size: int = 16)
     for start in range(0, len(x), batch_size):
         values = probe(x[start : start + batch_size], training=False)
         for v in values if isinstance(values, list | tuple) else [values]:
-            a = np.abs(np.asarray(v)).reshape(len(v), -1)
-            bound = NEAR_TIE_RTOL * a.max(axis=1, keepdims=True)
-            flags[start : start + batch_size] |= np.any((a > 0) & (a <= bound), axis=1)
+            flags[start : start + batch_size] |= near_tie_mask(np.asarray(v)).any(axis=1)
     return flags
 
 
@@ -216,8 +220,7 @@ def _near_ties(model, layer, x) -> int | None:
     if not is_binary_input(getattr(layer, "input_quantizer", None)):
         return None
     values = tf.keras.Model(model.inputs, layer.input).predict(x, batch_size=64, verbose=0)
-    bound = NEAR_TIE_RTOL * np.max(np.abs(values), axis=tuple(range(1, values.ndim)), keepdims=True)
-    return int(np.sum(np.abs(values) <= bound))
+    return int(near_tie_mask(values).sum())
 
 
 def first_divergence(
