@@ -1,0 +1,144 @@
+"""Measured moments of every tensor of a Keras graph on a probe batch, computed inside the
+model's own forward pass (reductions only: nothing large leaves the graph).
+
+For a tensor x of shape (batch, ..., channels) and the probe batch read as pairs (first half,
+second half), ``tensor_moments`` returns [E x, E x^2, E x_a x_b, E_channel (channel mean)^2,
+E x_a^2, E x_b^2] (the `bnn_init.theory.moments.Moments` of the tensor, and the two halves'
+second moments for the pair correlation).
+
+:func:`recording` runs BatchNorm layers with the probe batch's statistics, as training does, but
+computes them itself: no moving statistic or weight changes.
+
+Example:
+    >>> recorded = {}
+    >>> with recording(graph, theory.maps, recorded):          # doctest: +SKIP
+    ...     model(x, training=False)
+    >>> moments_from(recorded)[graph.inputs[0]]               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import tensorflow as tf
+
+from bnn_init.theory.moments import Moments
+
+from .registry import NodeMap
+from .theory import pre_activation_key
+
+__all__ = ["moments_from", "pair_correlation_from", "recording", "tensor_moments"]
+
+
+def tensor_moments(x):
+    """The six moments of the module docstring, as a float32 vector."""
+    x = tf.cast(x, tf.float32)
+    half = tf.shape(x)[0] // 2
+    a, b = x[:half], x[half : 2 * half]
+    channel_axes = list(range(x.shape.rank - 1))
+    channel_means = tf.reduce_mean(x, axis=channel_axes) if x.shape.rank > 1 else tf.reduce_mean(x)
+    return tf.stack(
+        [
+            tf.reduce_mean(x),
+            tf.reduce_mean(tf.square(x)),
+            tf.reduce_mean(a * b),
+            tf.reduce_mean(tf.square(channel_means)),
+            tf.reduce_mean(tf.square(a)),
+            tf.reduce_mean(tf.square(b)),
+        ]
+    )
+
+
+def moments_from(recorded: dict) -> dict:
+    """{key: Moments} from recorded six-vectors (non-finite ones are left out)."""
+    out = {}
+    for key, values in recorded.items():
+        values = np.asarray(values, dtype=np.float64)
+        if np.all(np.isfinite(values)):
+            out[key] = Moments(*values[:4])
+    return out
+
+
+def pair_correlation_from(values) -> float:
+    """E[x_a x_b] / sqrt(E[x_a^2] E[x_b^2]) from a recorded six-vector."""
+    values = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(values[2] / np.sqrt(values[4] * values[5]))
+
+
+def _batch_statistics_call(layer):
+    """BatchNorm's normalisation with the batch's mean and variance, without updating anything."""
+
+    def call(inputs, *args, **kwargs):
+        x = tf.cast(inputs, layer.compute_dtype)
+        axes = [i for i in range(x.shape.rank) if i != x.shape.rank - 1]
+        mean, variance = tf.nn.moments(x, axes=axes)
+        return tf.nn.batch_normalization(
+            x,
+            mean,
+            variance,
+            layer.beta if layer.center else None,
+            layer.gamma if layer.scale else None,
+            layer.epsilon,
+        )
+
+    return call
+
+
+@contextlib.contextmanager
+def _replaced(layer, name, value):
+    had = name in layer.__dict__
+    previous = layer.__dict__.get(name)
+    object.__setattr__(layer, name, value)
+    try:
+        yield
+    finally:
+        if had:
+            object.__setattr__(layer, name, previous)
+        else:
+            object.__delattr__(layer, name)
+
+
+def _recorded_call(call, keys, recorded):
+    def wrapped(*args, **kwargs):
+        outputs = call(*args, **kwargs)
+        for key, tensor in zip(keys, tf.nest.flatten(outputs), strict=False):
+            if key not in recorded:
+                recorded[key] = tensor_moments(tensor)
+        return outputs
+
+    return wrapped
+
+
+def _recorded_activation(activation, key, recorded):
+    def wrapped(tensor):
+        if key not in recorded:
+            recorded[key] = tensor_moments(tensor)
+        return activation(tensor)
+
+    return wrapped
+
+
+@contextlib.contextmanager
+def recording(graph, maps, recorded: dict, batch_statistics: bool = True):
+    """While the model runs: record the moments of every node's output (and of the pre-activation
+    of layers with a mapped activation) into ``recorded[key]``; BatchNorm with batch statistics
+    when ``batch_statistics``. The first call of a shared layer is the one recorded."""
+    with contextlib.ExitStack() as stack:
+        for node, node_map in zip(graph.nodes, maps, strict=True):
+            layer = node.layer
+            call = layer.call
+            if batch_statistics and type(layer).__name__ == "BatchNormalization":
+                call = _batch_statistics_call(layer)
+            stack.enter_context(
+                _replaced(layer, "call", _recorded_call(call, node.outputs, recorded))
+            )
+            pre = pre_activation_key(node, node_map)
+            if isinstance(node_map, NodeMap) and pre not in node.outputs:
+                stack.enter_context(
+                    _replaced(
+                        layer, "activation", _recorded_activation(layer.activation, pre, recorded)
+                    )
+                )
+        yield

@@ -1,0 +1,341 @@
+"""Which theory map describes a layer call: one registry for Keras, Larq and bnn-init layers.
+
+``map_for(node)`` returns a :class:`NodeMap` (the layer's map, `bnn_init.theory.maps`) or an
+:class:`Unmapped` that says why no sound map exists (the graph theory then re-anchors on the
+measured statistics after that layer). Quantizers are read through `bnn_init.quantizer_kinds`,
+the one answer to "is this quantizer sign-like" that the exporter and ``to_binary`` also use.
+
+A user's own layer gets a map with :func:`register_layer`:
+
+    >>> from bnn_init.theory.maps import Pointwise
+    >>> from bnn_init.theory.pointwise import Tanh
+    >>> @register_layer("MyTanh")
+    ... def _my_tanh(layer, node):
+    ...     return NodeMap(Pointwise(Tanh()))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bnn_init.quantizer_kinds import quantizer_kind, quantizer_name
+from bnn_init.theory import pointwise as fn
+from bnn_init.theory.maps import (
+    Add,
+    Affine,
+    BatchNormTraining,
+    Chain,
+    Concatenate,
+    Dropout,
+    Linear,
+    Pad,
+    Pointwise,
+    Product,
+)
+
+__all__ = ["NodeMap", "Unmapped", "map_for", "pointwise_for_quantizer", "register_layer"]
+
+
+@dataclass(frozen=True)
+class Unmapped:
+    """No sound map for this layer call, and why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class NodeMap:
+    """The map from a layer call's inputs to its pre-activation (``pre``), the built-in
+    activation after it (or None), and whether it mixes through a random kernel."""
+
+    pre: object
+    activation: object = None
+    weight_layer: bool = False
+
+    def forward(self, *inputs):
+        pre = self.pre.forward(*inputs)
+        return pre, (pre if self.activation is None else self.activation.forward(pre))
+
+
+_REGISTRY = {}
+
+
+def register_layer(*class_names):
+    """Decorator: ``builder(layer, node) -> NodeMap | Unmapped`` for layers of these classes."""
+
+    def decorate(builder):
+        for name in class_names:
+            _REGISTRY[name] = builder
+        return builder
+
+    return decorate
+
+
+def map_for(node):
+    """The map of one layer call (`bnn_init.graph.walk.GraphNode`), or Unmapped with the reason."""
+    name = type(node.layer).__name__
+    builder = _REGISTRY.get(name)
+    if builder is None:
+        return Unmapped(f"no map for a {name} layer")
+    try:
+        return builder(node.layer, node)
+    except (ValueError, TypeError, AttributeError) as error:
+        return Unmapped(f"{name}: {str(error).splitlines()[0][:200]}")
+
+
+# ---------------------------------------------------------------- elementwise parts
+def _config(quantizer):
+    getter = getattr(quantizer, "get_config", None)
+    return getter() if callable(getter) else {}
+
+
+def pointwise_for_quantizer(quantizer):
+    """The maps of an input quantizer: a tuple of maps (empty for None), or Unmapped."""
+    kind, name, config = quantizer_kind(quantizer), quantizer_name(quantizer), _config(quantizer)
+    if kind is None:
+        return ()
+    if kind == "sign":
+        clip = config.get("clip_value", 1.0)
+        return (Pointwise(fn.Sign(ste_clip=float(clip) if clip else np.inf)),)
+    if kind == "hard_tanh":  # B_r(x) = clip(x / r, -1, 1)
+        r = float(getattr(quantizer, "r", 1.0))
+        return (Affine(1.0 / r, 1.0 / r**2), Pointwise(fn.Clip(-1.0, 1.0)))
+    if name in ("do_re_fa", "dorefa", "dorefa_quantizer") and config.get("mode") != "weights":
+        return (Pointwise(fn.DoReFa(k_bit=int(config.get("k_bit", 2)))),)
+    if name == "ste_heaviside":
+        return (Pointwise(fn.Heaviside(ste_clip=float(config.get("clip_value", 1.0)))),)
+    if name == "ste_tern" and not config.get("ternary_weight_networks", False):
+        return (Pointwise(fn.Ternary(threshold=float(config.get("threshold_value", 0.05)))),)
+    return Unmapped(f"no map for input quantizer {name!r}")
+
+
+_ACTIVATIONS = {
+    "linear": None,
+    "relu": fn.ReLU(),
+    "tanh": fn.Tanh(),
+    "sigmoid": fn.Sigmoid(),
+    "hard_tanh": fn.Clip(-1.0, 1.0),
+}
+
+
+def _activation(layer):
+    """(map or None, None) for the layer's activation, or (None, Unmapped)."""
+    activation = getattr(layer, "activation", None)
+    name = getattr(activation, "__name__", None) or quantizer_name(activation)
+    if name not in _ACTIVATIONS:
+        return None, Unmapped(f"no map for activation {name!r}")
+    function = _ACTIVATIONS[name]
+    return (None if function is None else Pointwise(function)), None
+
+
+# ---------------------------------------------------------------- weight layers
+def _numpy(tensor):
+    return np.asarray(tensor, dtype=np.float64)
+
+
+def _spatial_coverage(size, kernel, stride, dilation, padding):
+    """(mean share of taps inside the input, mean of its square) along one spatial axis."""
+    if padding == "valid" or size is None:
+        return 1.0, 1.0
+    span = (kernel - 1) * dilation + 1
+    outputs = -(-size // stride)
+    total = max((outputs - 1) * stride + span - size, 0)
+    before = total if padding == "causal" else total // 2
+    starts = np.arange(outputs) * stride - before
+    inside = np.array(
+        [
+            np.mean((starts + t * dilation >= 0) & (starts + t * dilation < size))
+            for t in range(kernel)
+        ]
+    )
+    return float(inside.mean()), float(np.mean(inside**2))
+
+
+def _weight_layer(layer, node):
+    depthwise = hasattr(layer, "depthwise_kernel")
+    kernel = layer.depthwise_kernel if depthwise else getattr(layer, "kernel", None)
+    if kernel is None or len([w for w in layer.weights if len(w.shape) >= 2]) != 1:
+        return Unmapped("needs exactly one weight kernel")
+    quantizer = getattr(layer, "depthwise_quantizer" if depthwise else "kernel_quantizer", None)
+    latent = _numpy(getattr(kernel, "latent_variable", kernel))
+    w = _numpy(quantizer(latent.astype(np.float32)) if quantizer is not None else latent)
+    shape = w.shape
+    taps = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+    fan_in = taps if depthwise else int(np.prod(shape[:-1]))
+    square, mean = float(np.mean(w**2)), float(np.mean(w))
+    if mean**2 > 0.5 * square:
+        return Unmapped(
+            "its kernel is not of mean zero (a fixed averaging filter such as blur pooling): the "
+            "output depends on spatial correlations the moments do not carry"
+        )
+    pre = pointwise_for_quantizer(getattr(layer, "input_quantizer", None))
+    if isinstance(pre, Unmapped):
+        return pre
+    activation, unmapped = _activation(layer)
+    if unmapped is not None:
+        return unmapped
+    coverage, coverage_square, back = 1.0, 1.0, float(shape[-1])
+    if len(shape) > 2:
+        spatial = node.input_shapes[0][1:-1]
+        strides = layer.strides
+        pairs = [
+            _spatial_coverage(n, k, s, d, layer.padding)
+            for n, k, s, d in zip(spatial, shape[:-2], strides, layer.dilation_rate, strict=True)
+        ]
+        coverage = float(np.prod([p[0] for p in pairs]))
+        coverage_square = float(np.prod([p[1] for p in pairs]))
+        outputs_per_input = taps * shape[-1] / float(np.prod(strides))
+        groups = getattr(layer, "groups", 1)
+        back = outputs_per_input / (1 if depthwise else groups) * coverage
+    bias = _numpy(layer.bias) if getattr(layer, "use_bias", False) else np.zeros(1)
+    padding = getattr(layer, "padding", "valid")
+    pad_value = float(getattr(layer, "pad_values", 0.0)) if padding == "same" else 0.0
+    linear = Linear(
+        weight_square=fan_in * square,
+        bias_square=float(np.mean(bias**2)),
+        bias_mean=float(np.mean(bias)),
+        coverage=coverage,
+        coverage_square=coverage_square,
+        pad_value=pad_value,
+        back_square=back * square,
+    )
+    return NodeMap(Chain((*pre, linear)), activation, weight_layer=True)
+
+
+register_layer(
+    "Dense",
+    "QuantDense",
+    "Conv1D",
+    "Conv2D",
+    "Conv3D",
+    "QuantConv1D",
+    "QuantConv2D",
+    "QuantConv3D",
+    "DepthwiseConv2D",
+    "QuantDepthwiseConv2D",
+)(_weight_layer)
+
+
+# ---------------------------------------------------------------- normalisation and scaling
+@register_layer("BatchNormalization")
+def _batch_norm(layer, node):
+    axis = layer.axis if isinstance(layer.axis, int) else tuple(layer.axis)
+    if axis not in (-1, len(node.input_shapes[0]) - 1, (len(node.input_shapes[0]) - 1,)):
+        return Unmapped(f"normalises axis {axis}; the moments are per channel (last axis)")
+    gamma = _numpy(layer.gamma) if layer.scale else np.ones(1)
+    beta = _numpy(layer.beta) if layer.center else np.zeros(1)
+    if gamma.size != beta.size:
+        beta = np.broadcast_to(beta, gamma.shape) if beta.size == 1 else beta
+        gamma = np.broadcast_to(gamma, beta.shape) if gamma.size == 1 else gamma
+    return NodeMap(BatchNormTraining(Affine.per_channel(gamma, beta), float(layer.epsilon)))
+
+
+@register_layer("CenteredScale")
+def _centered_scale(layer, node):
+    inverse = 1.0 / np.sqrt(float(layer.variance))
+    beta = _numpy(layer.beta) if layer.center else 0.0
+    shift = beta - _numpy(layer.moving_mean) * inverse
+    return NodeMap(Affine.per_channel(np.full(np.shape(shift) or (1,), inverse), shift))
+
+
+@register_layer("Rescaling")
+def _rescaling(layer, node):
+    return NodeMap(Affine.per_channel(float(layer.scale), float(layer.offset)))
+
+
+# ---------------------------------------------------------------- elementwise layers
+@register_layer("Activation")
+def _activation_layer(layer, node):
+    activation, unmapped = _activation(layer)
+    return unmapped or NodeMap(activation or Chain(()))
+
+
+@register_layer("ReLU")
+def _relu(layer, node):
+    slope, threshold = float(layer.negative_slope), float(layer.threshold)
+    if threshold != 0.0:
+        return Unmapped(f"threshold {threshold} != 0")
+    if layer.max_value is not None:
+        if slope != 0.0:
+            return Unmapped("a negative slope and a maximum together")
+        return NodeMap(Pointwise(fn.Clip(0.0, float(layer.max_value))))
+    return NodeMap(Pointwise(fn.PReLU(slope) if slope else fn.ReLU()))
+
+
+@register_layer("PReLU")
+def _prelu(layer, node):
+    """PReLU with one alpha per channel: the moments use the mean alpha (exact at initialisation,
+    where every alpha has the initializer's value)."""
+    return NodeMap(Pointwise(fn.PReLU(float(np.mean(_numpy(layer.alpha))))))
+
+
+@register_layer("LeakyReLU")
+def _leaky_relu(layer, node):
+    return NodeMap(Pointwise(fn.PReLU(float(layer.alpha))))
+
+
+@register_layer("QuantIdentity", "QuantizerLayer")
+def _quantizer_layer(layer, node):
+    maps = pointwise_for_quantizer(getattr(layer, "input_quantizer", None))
+    return maps if isinstance(maps, Unmapped) else NodeMap(Chain(maps))
+
+
+@register_layer("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D")
+def _dropout(layer, node):
+    return NodeMap(Dropout(float(layer.rate)))
+
+
+@register_layer("Flatten", "Reshape", "Permute", "InputLayer")
+def _identity(layer, node):
+    return NodeMap(Chain(()))
+
+
+@register_layer("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D")
+def _zero_padding(layer, node):
+    inner = np.prod(node.input_shapes[0][1:-1])
+    outer = np.prod(node.output_shapes[0][1:-1])
+    return NodeMap(Pad(coverage=float(inner / outer)))
+
+
+# ---------------------------------------------------------------- merges
+_TF_ADD = {"__operators__.add", "math.add"}
+_TF_MULTIPLY = {"math.multiply", "__operators__.mul"}
+
+
+@register_layer("Add")
+def _add(layer, node):
+    return NodeMap(Add()) if len(node.inputs) >= 2 else Unmapped("a sum with a constant")
+
+
+@register_layer("Concatenate")
+def _concatenate(layer, node):
+    rank = len(node.input_shapes[0])
+    if layer.axis not in (-1, rank - 1):
+        return Unmapped(f"concatenates along axis {layer.axis}; the moments are per channel")
+    return NodeMap(Concatenate(tuple(int(s[-1]) for s in node.input_shapes)))
+
+
+def _product(node):
+    if len(node.inputs) != 2:
+        return Unmapped("a product with a constant or of more than two tensors")
+    sizes = [np.prod([d for d in s[1:] if d]) for s in node.input_shapes]
+    if sizes[0] == sizes[1]:
+        return Unmapped("an elementwise product of two full tensors (not a broadcast scaling)")
+    return NodeMap(Product())
+
+
+@register_layer("Multiply")
+def _multiply(layer, node):
+    return _product(node)
+
+
+@register_layer("TFOpLambda")
+def _tf_op(layer, node):
+    symbol = layer.symbol
+    if symbol in _TF_ADD:
+        return NodeMap(Add()) if len(node.inputs) >= 2 else Unmapped(f"{symbol} with a constant")
+    if symbol in _TF_MULTIPLY:
+        return _product(node)
+    return Unmapped(f"no map for the TensorFlow op {symbol!r}")

@@ -1,0 +1,184 @@
+"""The mean-field theory of a whole Keras graph: the per-operation maps of `bnn_init.theory.maps`
+composed along the model's call graph.
+
+Two kinds of prediction, both from measured moments (`bnn_init.theory.moments.Moments`, keyed by
+the tensor keys of `walk`):
+
+- **local**: each layer's map applied to the measured moments of its own inputs (does this layer
+  do what the theory says?);
+- **chained**: the maps composed from the model's inputs on (where does the network drift from
+  the theory?). A layer without a sound map (`registry.Unmapped`) re-anchors the chain on its
+  measured output, and the prediction says so.
+
+A sum is mapped as a sum of independent branches only when every pair of its inputs is independent
+over units: one of them passes through a random weight layer after the last tensor they share
+(Yang & Schoenholz 2017 treat residual shortcuts this way); otherwise it is unmapped.
+
+Example:
+    >>> theory = GraphTheory(model)                         # doctest: +SKIP
+    >>> theory.mapped_weight_share                          # doctest: +SKIP
+    0.88
+    >>> local = theory.local(measured)                      # {node index: Moments}  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bnn_init.theory.maps import Add
+
+from .registry import NodeMap, Unmapped, map_for
+from .walk import walk
+
+__all__ = ["Chained", "GraphTheory", "pre_activation_key"]
+
+
+def pre_activation_key(node, node_map):
+    """The key of a layer call's monitored tensor: its pre-activation (``(output, "pre")``) when
+    the layer applies a mapped activation of its own, else its output."""
+    if isinstance(node_map, NodeMap) and node_map.activation is not None:
+        return (node.outputs[0], "pre")
+    return node.outputs[0]
+
+
+def _has_kernel(layer):
+    return any(len(w.shape) >= 2 for w in layer.weights)
+
+
+@dataclass(frozen=True)
+class Chained:
+    """A chained prediction: moments per tensor key, and the layers it re-anchored at (name,
+    reason)."""
+
+    moments: dict
+    reanchored: tuple
+
+
+class GraphTheory:
+    """The composed theory of a functional or Sequential tf-keras ``model`` (module docstring).
+
+    Attributes:
+        graph: the call graph (`walk.Graph`).
+        maps: one `registry.NodeMap` or `registry.Unmapped` per node, in graph order.
+    """
+
+    def __init__(self, model):
+        self.graph = walk(model)
+        maps = [map_for(node) for node in self.graph.nodes]
+        self.maps = tuple(self._check_sums(maps))
+
+    # ---------------------------------------------------------------- structure
+    def _check_sums(self, maps):
+        """Unmap sums whose inputs are not independent over units (module docstring)."""
+        producers = {}
+        for index, node in enumerate(self.graph.nodes):
+            for key in node.outputs:
+                producers[key] = index
+        ancestors, since_weights = {}, {}
+
+        def lineage(key):
+            if key in ancestors:
+                return
+            index = producers.get(key)
+            if index is None:  # a model input
+                ancestors[key], since_weights[key] = {key}, {key}
+                return
+            node, node_map = self.graph.nodes[index], maps[index]
+            for parent in node.inputs:
+                lineage(parent)
+            ancestors[key] = {key}.union(*(ancestors[p] for p in node.inputs))
+            random_mixing = isinstance(node_map, NodeMap) and node_map.weight_layer
+            since_weights[key] = (
+                {key} if random_mixing else {key}.union(*(since_weights[p] for p in node.inputs))
+            )
+
+        checked = []
+        for node, node_map in zip(self.graph.nodes, maps, strict=True):
+            if isinstance(node_map, NodeMap) and isinstance(node_map.pre, Add):
+                for key in node.inputs:
+                    lineage(key)
+                inputs = node.inputs
+                dependent = [
+                    (a, b)
+                    for i, a in enumerate(inputs)
+                    for b in inputs[i + 1 :]
+                    if since_weights[a] & ancestors[b] and since_weights[b] & ancestors[a]
+                ]
+                if dependent:
+                    node_map = Unmapped(
+                        "a sum of branches that share a tensor with no random weight layer "
+                        "between them: they are not independent"
+                    )
+            checked.append(node_map)
+        return checked
+
+    @property
+    def weight_nodes(self):
+        """Indices of the layer calls with a weight kernel."""
+        return [i for i, node in enumerate(self.graph.nodes) if _has_kernel(node.layer)]
+
+    @property
+    def mapped_weight_share(self) -> float:
+        """Share of the weight layers that have a map (1.0 for a model without any)."""
+        weights = self.weight_nodes
+        if not weights:
+            return 1.0
+        return sum(isinstance(self.maps[i], NodeMap) for i in weights) / len(weights)
+
+    def unmapped(self):
+        """(layer name, reason) for every layer call without a map."""
+        return [
+            (node.name, m.reason)
+            for node, m in zip(self.graph.nodes, self.maps, strict=True)
+            if isinstance(m, Unmapped)
+        ]
+
+    def monitored_keys(self):
+        """Every tensor key the theory can use as a measurement: the model inputs, every layer
+        call's output, and the pre-activations of layers with a mapped activation."""
+        keys = list(self.graph.inputs)
+        for node, node_map in zip(self.graph.nodes, self.maps, strict=True):
+            pre = pre_activation_key(node, node_map)
+            if pre not in node.outputs:
+                keys.append(pre)
+            keys.extend(node.outputs)
+        return keys
+
+    # ---------------------------------------------------------------- predictions
+    def local(self, measured: dict) -> dict:
+        """{node index: predicted moments of its monitored tensor} for every mapped layer call
+        whose inputs were all measured: its map applied to its measured inputs."""
+        predicted = {}
+        for index, (node, node_map) in enumerate(zip(self.graph.nodes, self.maps, strict=True)):
+            inputs = [measured.get(key) for key in node.inputs]
+            if isinstance(node_map, Unmapped) or any(m is None for m in inputs):
+                continue
+            try:
+                predicted[index] = node_map.forward(*inputs)[0]
+            except ValueError:  # moments the map cannot take (e.g. non-finite measurements)
+                continue
+        return predicted
+
+    def chained(self, measured: dict) -> Chained:
+        """Moments of every tensor composed from the measured model inputs (module docstring)."""
+        state = {key: measured.get(key) for key in self.graph.inputs}
+        reanchored = []
+        for node, node_map in zip(self.graph.nodes, self.maps, strict=True):
+            inputs = [state.get(key) for key in node.inputs]
+            reason = node_map.reason if isinstance(node_map, Unmapped) else None
+            if reason is None and any(m is None for m in inputs):
+                reason = "an input has no prediction"
+            if reason is None:
+                try:
+                    pre, out = node_map.forward(*inputs)
+                except ValueError as error:
+                    reason = str(error)
+                else:
+                    state[pre_activation_key(node, node_map)] = pre
+                    for key in node.outputs:
+                        state[key] = out
+                    continue
+            reanchored.append((node.name, reason))
+            for key in node.outputs:
+                state[key] = measured.get(key)
+        return Chained(state, tuple(reanchored))
