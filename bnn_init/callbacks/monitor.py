@@ -11,6 +11,9 @@ import numpy as np
 import tensorflow as tf
 
 from bnn_init import theory as mean_field
+from bnn_init.graph import GraphTheory
+from bnn_init.graph.measure import moments_from
+from bnn_init.graph.theory import pre_activation_key
 from bnn_init.theory.errors import check_integer
 
 from . import statistics
@@ -155,7 +158,9 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
             self._say_once(
                 "loss", "the model has no single compiled loss: gradients are not measured"
             )
-        self._probe = Probe(model, monitored, loss)
+        self._graph, self._graph_reason = _graph_theory(model)
+        self._nodes = self._node_of_layers(monitored)
+        self._probe = Probe(model, monitored, loss, self._graph)
         self._with_labels = self.probe_y is not None and loss is not None
         self._writer = SummaryWriter(self.log_dir) if self.log_dir is not None else None
         if self._writer is not None:
@@ -163,7 +168,23 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
         self._images = []  # pending image renderings (matplotlib runs beside training)
         self._previous_kernels = None
         self._warned_non_finite = False
+        self._agreed_at_start = None  # layers whose local prediction held at the first log
         self._set_up_for = model
+
+    def _node_of_layers(self, layers):
+        """Monitored layer index -> (graph node index, key of its monitored tensor)."""
+        if self._graph is None:
+            return {}
+        first = {}
+        for index, node in enumerate(self._graph.graph.nodes):
+            first.setdefault(id(node.layer), index)
+        found = {}
+        for position, layer in enumerate(layers):
+            index = first.get(id(layer))
+            if index is not None:
+                node = self._graph.graph.nodes[index]
+                found[position] = (index, pre_activation_key(node, self._graph.maps[index]))
+        return found
 
     @property
     def monitored_layers(self):
@@ -239,10 +260,18 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
     def _train_begin(self):
         self._set_up()
         depth = len(self._layers)
+        if self._graph is not None:
+            line = _graph_line(self._graph, len(self._nodes))
+            print(f"{_PREFIX} {line}")
+            if self._writer is not None:
+                self._writer.text(self._step(), "signal_propagation/graph_theory", line)
         if self._theory is None:
-            self._say_once(
-                "no-theory", f"no theory applies ({self._theory_reason}); logging measurements only"
-            )
+            if self._graph is None:
+                self._say_once(
+                    "no-theory",
+                    f"no theory applies ({self._theory_reason}; {self._graph_reason}); logging "
+                    "measurements only",
+                )
         else:
             line = verdict(self._theory, depth)
             print(f"{_PREFIX} {line}")
@@ -294,12 +323,21 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
         out = self._probe(self.probe_x, self.probe_y if self._with_labels else None)
         measured = self._statistics(out)
         prediction = self._predict(measured)
+        local, chained = self._graph_predictions(out["moments"])
         fitted = self._fit(measured)
         self._check_finite(step, measured)
+        self._check_band(step, measured, local)
         headline = self._headline(measured, fitted)
         if self._writer is not None:
-            self._write(step, measured, prediction, fitted)
-        self.latest = dict(step=step, measured=measured, prediction=prediction, fitted=fitted)
+            self._write(step, measured, prediction, fitted, local, chained)
+        self.latest = dict(
+            step=step,
+            measured=measured,
+            prediction=prediction,
+            fitted=fitted,
+            local=local,
+            chained=chained,
+        )
         self.latest["headline"] = headline
         if wait:
             self.wait()
@@ -345,6 +383,54 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
             grad_last = None
         return predict(self._theory, q1, c1, self._widths, grad_last, self._linear_range)
 
+    def _graph_predictions(self, recorded):
+        """Local and chained graph-theory predictions of q and c at the monitored layers:
+        {"q": array, "c": array} with NaN where a layer has none, or None without a graph theory.
+        """
+        if self._graph is None:
+            return None, None
+        moments = moments_from(recorded)
+        local = self._graph.local(moments)
+        chained = self._graph.chained(moments).moments
+        depth = len(self._layers)
+        out = {name: {"q": np.full(depth, np.nan), "c": np.full(depth, np.nan)} for name in "lc"}
+        for position, (index, key) in self._nodes.items():
+            for name, predicted in (("l", local.get(index)), ("c", chained.get(key))):
+                if predicted is not None:
+                    out[name]["q"][position] = predicted.q
+                    out[name]["c"][position] = predicted.c
+        return out["l"], out["c"]
+
+    def _check_band(self, step, measured, local):
+        """Say once per layer when a layer whose local prediction held at the first log leaves
+        the band (q within 10 %, c within 0.05) during training."""
+        if local is None:
+            return
+        with np.errstate(invalid="ignore", divide="ignore"):
+            inside = (np.abs(local["q"] / measured["q"] - 1.0) <= BAND_Q) & (
+                np.abs(local["c"] - measured["c"]) <= BAND_C
+            )
+        if self._agreed_at_start is None:
+            self._agreed_at_start = inside
+            return
+        left = [
+            position
+            for position in np.flatnonzero(self._agreed_at_start & ~inside)
+            if f"band-{position}" not in self._said
+        ]
+        if not left:
+            return
+        self._said.update(f"band-{position}" for position in left)
+        first = left[0]
+        print(
+            f"{_PREFIX} step {step}: {len(left)} layer(s) leave the theory's band (local q within "
+            f"{BAND_Q:.0%}, c within {BAND_C}), first layer {first + 1:02d} "
+            f"({self._layers[first].name}): measured q = {measured['q'][first]:.4g}, c = "
+            f"{measured['c'][first]:.3f}; theory q = {local['q'][first]:.4g}, c = "
+            f"{local['c'][first]:.3f}. Training has made weights depend on their inputs; "
+            "signals are no longer those of a random network there"
+        )
+
     def _fit(self, measured):
         """Depth scales fitted over the hidden layers (all layers but the first and the last)."""
         hidden = slice(1, -1) if len(self._layers) > 3 else slice(None)
@@ -385,7 +471,7 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
         headline.update({f"sp_{name}": float(value) for name, value in fitted.items()})
         return headline
 
-    def _write(self, step, measured, prediction, fitted):
+    def _write(self, step, measured, prediction, fitted, local=None, chained=None):
         per_layer = [k for k in measured if k != "sign_flips_total"]
         self._writer.scalars(
             "measured",
@@ -411,9 +497,13 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
                 for name, curve in theory_curves.items()
                 for index, value in enumerate(curve)
             }
-            values[depth_scale_tag("xi_c")] = prediction.xi_c
-            values[depth_scale_tag("xi_grad")] = prediction.xi_grad
+            values.update(_finite_depth_scales(prediction))
             self._writer.scalars("theory", step, values)
+        elif chained is not None:
+            theory_curves = chained
+            self._writer.scalars("theory", step, _layer_values(chained))
+        if local is not None:
+            self._writer.scalars("theory_local", step, _layer_values(local))
         self._writer.flush()
         title = f"step {step}" + ("" if self._theory is None else f", theory {self._theory!r}")
         if self._renderer is None:
@@ -425,6 +515,55 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
     def _write_image(self, step, measured, theory_curves, title):
         self._writer.image(step, profile_png(measured, theory_curves, title))
         self._writer.flush()
+
+
+BAND_Q = 0.10  # relative band of q around the local prediction
+BAND_C = 0.05  # absolute band of c
+
+
+def _graph_theory(model):
+    """(GraphTheory, "") or (None, why not)."""
+    try:
+        return GraphTheory(model), ""
+    except ValueError as error:
+        return None, f"no graph theory: {error}"
+
+
+def _graph_line(graph, monitored):
+    """One line on what the graph theory maps."""
+    weights = graph.weight_nodes
+    mapped = round(graph.mapped_weight_share * len(weights))
+    reasons = {}
+    for name, reason in graph.unmapped():
+        reasons.setdefault(reason, []).append(name)
+    summary = "; ".join(
+        f"{len(names)} x {reason} (e.g. {names[0]})" for reason, names in reasons.items()
+    )
+    return (
+        f"graph theory maps {mapped} of {len(weights)} weight layers ({monitored} monitored); "
+        "local predictions in run 'theory_local', chained ones in 'theory'"
+        + (f"; re-anchors after: {summary}" if summary else "")
+    )
+
+
+def _layer_values(curves):
+    """Tag -> value for the finite entries of per-layer curves {"q": ..., "c": ...}."""
+    return {
+        layer_tag(index + 1, name): float(value)
+        for name, curve in curves.items()
+        for index, value in enumerate(curve)
+        if math.isfinite(value)
+    }
+
+
+def _finite_depth_scales(prediction):
+    """The theory's depth scales as scalars, left out where infinite (the verdict says so)."""
+    values = {}
+    for name in ("xi_c", "xi_grad"):
+        value = getattr(prediction, name)
+        if math.isfinite(value):
+            values[depth_scale_tag(name)] = value
+    return values
 
 
 def _linear_range(theory, described):

@@ -10,8 +10,11 @@ taken per example: the loss is the *sum* of per-example losses, so that E[(delta
 depend on the probe batch size; the kernel gradients are those of the *mean* loss, the gradient
 the optimiser sees.
 
-The probe runs the model with ``training=False``: no dropout noise, no BatchNorm statistics
-updated, nothing in the model changes.
+The probe runs the model with ``training=False`` (no dropout noise) except that BatchNorm layers
+normalise with the probe batch's own statistics, as in training, computed by the probe itself
+(`bnn_init.graph.measure.recording`): no moving statistic or weight changes. With a graph theory,
+the probe also records the moments of every tensor of the graph for its local and chained
+predictions.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import contextlib
 
 import numpy as np
 import tensorflow as tf
+
+from bnn_init.graph.measure import batch_statistics_call, recording, replaced, tensor_moments
 
 __all__ = ["Probe", "kernel_of", "per_example_loss"]
 
@@ -89,6 +94,23 @@ def _capturing(layers, captured):
                 object.__setattr__(layer, name, original)
 
 
+@contextlib.contextmanager
+def _batch_statistics(model):
+    """BatchNorm with batch statistics for models the graph theory cannot walk (every
+    BatchNormalization layer among the model's layers, nested ones included)."""
+    with contextlib.ExitStack() as stack:
+        for layer in _all_layers(model):
+            if type(layer).__name__ == "BatchNormalization":
+                stack.enter_context(replaced(layer, "call", batch_statistics_call(layer)))
+        yield
+
+
+def _all_layers(model):
+    for layer in getattr(model, "layers", []):
+        yield layer
+        yield from _all_layers(layer)
+
+
 def _then(first, second):
     def composed(tensor):
         return second(first(tensor))
@@ -120,9 +142,11 @@ class Probe:
         loss: a per-example loss function (y_true, y_pred), or None for the forward pass only.
     """
 
-    def __init__(self, model, layers, loss=None):
+    def __init__(self, model, layers, loss=None, graph_theory=None):
         self.model = model
         self.layers = list(layers)
+        self.graph_theory = graph_theory
+        self.moment_keys = [] if graph_theory is None else graph_theory.monitored_keys()
         self.kernels = [kernel_of(layer) for layer in self.layers]
         self.loss = loss
         # Under a tf.distribute strategy the variables can only be differentiated inside a replica:
@@ -144,19 +168,32 @@ class Probe:
 
     def _run(self, x):
         captured = [None] * len(self.layers)
-        with _capturing(self.layers, captured):
+        recorded = {}
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(_capturing(self.layers, captured))
+            if self.graph_theory is not None:
+                theory = self.graph_theory
+                stack.enter_context(recording(theory.graph, theory.maps, recorded))
+            else:
+                stack.enter_context(_batch_statistics(self.model))
             y_pred = self.model(x, training=False)
         missing = [layer.name for layer, h in zip(self.layers, captured, strict=True) if h is None]
         if missing:
             raise ValueError(f"layers {missing} are not called by the model's forward pass")
-        return captured, y_pred
+        if self.graph_theory is not None:
+            for key in self.graph_theory.graph.inputs:
+                recorded[key] = tensor_moments(x)
+        absent = tf.fill([6], np.float32(np.nan))
+        moments = [recorded.get(key, absent) for key in self.moment_keys]
+        return captured, y_pred, moments
 
     def _forward_pass(self, x):
-        return self._run(x)[0]
+        captured, _, moments = self._run(x)
+        return captured, moments
 
     def _backward_pass(self, x, y):
         with tf.GradientTape() as tape:
-            captured, y_pred = self._run(x)
+            captured, y_pred, moments = self._run(x)
             losses = tf.cast(self.loss(y, y_pred), tf.float32)
             total = tf.reduce_sum(losses)
             examples = tf.cast(tf.shape(losses)[0], tf.float32)
@@ -165,18 +202,25 @@ class Probe:
         )
         deltas = grads[: len(captured)]
         kernel_grads = [g / examples for g in grads[len(captured) :]]
-        return captured, deltas, kernel_grads
+        return captured, deltas, kernel_grads, moments
 
     def __call__(self, x, y=None):
         """Run the probe; returns numpy arrays {"h": [...], "delta": [...] or None,
-        "kernel_grad": [...] or None}, one entry per layer in order."""
+        "kernel_grad": [...] or None}, one entry per layer in order, and "moments": {tensor key:
+        six-vector of `bnn_init.graph.measure.tensor_moments`} (empty without a graph theory)."""
         x = tf.convert_to_tensor(x)
         with self._strategy.scope():
             if y is None or self.loss is None:
-                h = self._forward(x)
-                return {"h": _numpy(h), "delta": None, "kernel_grad": None}
-            h, deltas, kernel_grads = self._backward(x, tf.convert_to_tensor(y))
-        return {"h": _numpy(h), "delta": _numpy(deltas), "kernel_grad": _numpy(kernel_grads)}
+                h, moments = self._forward(x)
+                deltas = kernel_grads = None
+            else:
+                h, deltas, kernel_grads, moments = self._backward(x, tf.convert_to_tensor(y))
+        return {
+            "h": _numpy(h),
+            "delta": None if deltas is None else _numpy(deltas),
+            "kernel_grad": None if kernel_grads is None else _numpy(kernel_grads),
+            "moments": dict(zip(self.moment_keys, _numpy(moments), strict=True)),
+        }
 
     def kernel_values(self):
         """The current latent kernels as numpy arrays (for sign-flip ratios)."""

@@ -1,7 +1,9 @@
-"""TensorBoard output of the monitor: two runs with identical tags, a custom-scalars layout, images.
+"""TensorBoard output of the monitor: three runs with identical tags, a custom-scalars layout, images.
 
-Measured values go to the run ``LOG_DIR/measured`` and the theory's to ``LOG_DIR/theory`` under
-the same tags, so TensorBoard's Scalars dashboard overlays them. Tags:
+Measured values go to the run ``LOG_DIR/measured``, the theory's chained predictions (from the
+first layer on) to ``LOG_DIR/theory`` and its local ones (each layer's map applied to its
+measured input) to ``LOG_DIR/theory_local``, under the same tags, so TensorBoard's Scalars
+dashboard overlays them. Tags:
 ``signal_propagation/layer_{l:02d}/{quantity}`` (l counts monitored layers from 1) and
 ``signal_propagation/depth_scale/{xi_c,xi_grad}``; the image ``signal_propagation/profile``.
 """
@@ -67,7 +69,7 @@ def layout(depth) -> layout_pb2.Layout:
 
 
 class SummaryWriter:
-    """The two TensorBoard runs ``measured`` and ``theory`` under ``log_dir``.
+    """The TensorBoard runs ``measured``, ``theory`` and ``theory_local`` under ``log_dir``.
 
     Example:
         >>> writer = SummaryWriter("logs/run1")  # doctest: +SKIP
@@ -76,7 +78,7 @@ class SummaryWriter:
         >>> writer.close()  # doctest: +SKIP
     """
 
-    RUNS = ("measured", "theory")
+    RUNS = ("measured", "theory", "theory_local")
 
     def __init__(self, log_dir):
         self.log_dir = os.fspath(log_dir)

@@ -28,7 +28,14 @@ from bnn_init.theory.moments import Moments
 from .registry import NodeMap
 from .theory import pre_activation_key
 
-__all__ = ["moments_from", "pair_correlation_from", "recording", "tensor_moments"]
+__all__ = [
+    "batch_statistics_call",
+    "moments_from",
+    "pair_correlation_from",
+    "recording",
+    "replaced",
+    "tensor_moments",
+]
 
 
 def tensor_moments(x):
@@ -67,7 +74,7 @@ def pair_correlation_from(values) -> float:
         return float(values[2] / np.sqrt(values[4] * values[5]))
 
 
-def _batch_statistics_call(layer):
+def batch_statistics_call(layer):
     """BatchNorm's normalisation with the batch's mean and variance, without updating anything."""
 
     def call(inputs, *args, **kwargs):
@@ -87,7 +94,8 @@ def _batch_statistics_call(layer):
 
 
 @contextlib.contextmanager
-def _replaced(layer, name, value):
+def replaced(layer, name, value):
+    """Set the instance attribute ``name`` of ``layer`` to ``value`` while the context lasts."""
     had = name in layer.__dict__
     previous = layer.__dict__.get(name)
     object.__setattr__(layer, name, value)
@@ -130,14 +138,14 @@ def recording(graph, maps, recorded: dict, batch_statistics: bool = True):
             layer = node.layer
             call = layer.call
             if batch_statistics and type(layer).__name__ == "BatchNormalization":
-                call = _batch_statistics_call(layer)
+                call = batch_statistics_call(layer)
             stack.enter_context(
-                _replaced(layer, "call", _recorded_call(call, node.outputs, recorded))
+                replaced(layer, "call", _recorded_call(call, node.outputs, recorded))
             )
             pre = pre_activation_key(node, node_map)
             if isinstance(node_map, NodeMap) and pre not in node.outputs:
                 stack.enter_context(
-                    _replaced(
+                    replaced(
                         layer, "activation", _recorded_activation(layer.activation, pre, recorded)
                     )
                 )

@@ -1,0 +1,168 @@
+"""The graph adapter: walking Keras graphs, the registry's maps against Monte Carlo, independence
+of residual branches, and BatchNorm probed with batch statistics."""
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before TensorFlow loads
+
+import larq as lq  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import bnn_init  # noqa: E402,F401  (sets up tf-keras)
+from bnn_init.callbacks import SignalPropagationMonitor  # noqa: E402
+from bnn_init.graph import GraphTheory, NodeMap, Unmapped, walk  # noqa: E402
+from bnn_init.graph.measure import moments_from, recording, tensor_moments  # noqa: E402
+from bnn_init.theory.moments import Moments  # noqa: E402
+
+
+def _measure(model, theory, x):
+    recorded = {}
+    with recording(theory.graph, theory.maps, recorded):
+        model(x, training=False)
+    for key in theory.graph.inputs:
+        recorded[key] = tensor_moments(tf.constant(x))
+    return moments_from({k: v.numpy() for k, v in recorded.items()})
+
+
+def test_walk_expands_nested_models_and_tf_ops():
+    inner_in = tf.keras.Input((4,))
+    inner = tf.keras.Model(inner_in, tf.keras.layers.Dense(4, name="inner_dense")(inner_in))
+    inputs = tf.keras.Input((4,))
+    x = tf.keras.layers.Dense(4, name="outer_dense")(inputs)
+    y = inner(x) + x
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(2, name="head")(y))
+    graph = walk(model)
+    assert [n.name for n in graph.nodes] == [
+        "outer_dense",
+        "inner_dense",
+        "tf.__operators__.add",
+        "head",
+    ]
+    add = graph.nodes[2]
+    assert set(add.inputs) == {graph.nodes[0].outputs[0], graph.nodes[1].outputs[0]}
+    sequential = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(2)])
+    assert len(walk(sequential).nodes) == 1
+
+
+def test_sums_are_mapped_only_for_independent_branches():
+    inputs = tf.keras.Input((8,))
+    independent = tf.keras.layers.Add()([inputs, tf.keras.layers.Dense(8)(inputs)])
+    dependent = tf.keras.layers.Add()([independent, tf.keras.layers.ReLU()(independent)])
+    theory = GraphTheory(tf.keras.Model(inputs, dependent))
+    kinds = {n.name: m for n, m in zip(theory.graph.nodes, theory.maps, strict=True)}
+    assert isinstance(kinds["add"], NodeMap)
+    assert isinstance(kinds["add_1"], Unmapped) and "not independent" in kinds["add_1"].reason
+
+
+@pytest.mark.parametrize("pad_values", [0.0, 1.0])
+def test_binary_convolution_with_same_padding_matches_monte_carlo(pad_values):
+    """Border positions see fewer inputs (zero padding) or ones (Larq's pad_values=1)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 6, 6, 32)).astype(np.float32)
+    predicted, measured = [], []
+    for seed in range(4):  # Monte Carlo over kernels
+        tf.keras.utils.set_random_seed(seed)
+        inputs = tf.keras.Input((6, 6, 32))
+        outputs = lq.layers.QuantConv2D(
+            64,
+            3,
+            padding="same",
+            pad_values=pad_values,
+            input_quantizer="ste_sign",
+            kernel_quantizer="ste_sign",
+        )(inputs)
+        model = tf.keras.Model(inputs, outputs)
+        theory = GraphTheory(model)
+        moments = _measure(model, theory, x)
+        out = theory.graph.nodes[0].outputs[0]
+        predicted.append(theory.local(moments)[0].q)
+        measured.append(moments[out].q)
+    fan_in = 9 * 32
+    coverage = (16 / 18) ** 2  # 6 positions per axis: the 2 border ones see 2 of 3 taps
+    expected = fan_in if pad_values else fan_in * coverage
+    assert np.mean(predicted) == pytest.approx(expected, rel=1e-6)
+    assert np.mean(measured) == pytest.approx(expected, rel=0.03)
+
+
+def test_float_convolution_with_strides_and_relu_matches_monte_carlo():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((64, 9, 9, 16)).astype(np.float32)
+    ratios, correlations = [], []
+    for seed in range(3):
+        tf.keras.utils.set_random_seed(seed)
+        inputs = tf.keras.Input((9, 9, 16))
+        y = tf.keras.layers.Conv2D(128, 3, strides=2, padding="same", activation="relu")(inputs)
+        y = tf.keras.layers.BatchNormalization()(y)
+        model = tf.keras.Model(inputs, tf.keras.layers.Conv2D(128, 3, padding="same")(y))
+        theory = GraphTheory(model)
+        moments = _measure(model, theory, x)
+        local = theory.local(moments)
+        for index, node in enumerate(theory.graph.nodes):
+            key = node.outputs[0] if theory.maps[index].activation is None else None
+            if key is None:
+                key = (node.outputs[0], "pre")
+            ratios.append(local[index].q / moments[key].q)
+            correlations.append(local[index].c - moments[key].c)
+    assert np.mean(ratios) == pytest.approx(1.0, abs=0.03)
+    assert np.max(np.abs(correlations)) < 0.05
+
+
+def test_monitor_probes_batchnorm_with_batch_statistics_and_changes_nothing(tmp_path):
+    inputs = tf.keras.Input((16,))
+    x = tf.keras.layers.Dense(256, name="first")(inputs)
+    bn = tf.keras.layers.BatchNormalization()
+    x = bn(x)
+    outputs = lq.layers.QuantDense(256, input_quantizer="ste_sign", name="binary")(x)
+    model = tf.keras.Model(inputs, outputs)
+    bn.set_weights([np.ones(256), np.zeros(256), np.full(256, 3.0), np.full(256, 100.0)])
+    before = [w.copy() for w in model.get_weights()]
+    rng = np.random.default_rng(2)
+    probe = rng.standard_normal((128, 16)).astype(np.float32)
+    monitor = SignalPropagationMonitor(probe, log_dir=tmp_path)
+    monitor.set_model(model)
+    monitor.measure()
+    for old, new in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(old, new)
+    # the moving statistics (mean 3, variance 100) would leave sign(x) = -1 almost everywhere;
+    # batch statistics centre x, so the binary layer sees c near the input's correlation
+    local, measured = monitor.latest["local"], monitor.latest["measured"]
+    assert local["q"][1] == pytest.approx(measured["q"][1], rel=0.1)
+    assert abs(local["c"][1] - measured["c"][1]) < 0.05
+    assert measured["c"][1] < 0.5
+
+
+class Custom(tf.keras.layers.Layer):
+    """A user's own layer, unknown to bnn-init."""
+
+    def call(self, inputs):
+        return 2.0 * inputs
+
+
+def test_unknown_layer_reanchors_the_chain_and_training_goes_on(tmp_path, capsys):
+    tf.keras.utils.set_random_seed(0)
+    inputs = tf.keras.Input((32,))
+    x = tf.keras.layers.Dense(64, activation="tanh")(inputs)
+    x = Custom(name="custom")(x)
+    outputs = tf.keras.layers.Dense(64)(x)
+    model = tf.keras.Model(inputs, outputs)
+    model.compile("sgd", "mse")
+    x_train = np.random.default_rng(0).standard_normal((64, 32)).astype(np.float32)
+    monitor = SignalPropagationMonitor(x_train, np.zeros((64, 64)), log_dir=tmp_path)
+    history = model.fit(x_train, np.zeros((64, 64)), epochs=1, verbose=0, callbacks=[monitor])
+    assert len(history.history["loss"]) == 1
+    printed = capsys.readouterr().out
+    assert "no map for a Custom layer (e.g. custom)" in printed
+    chained = monitor.latest["chained"]
+    assert np.all(np.isfinite(chained["q"]))  # the second Dense re-anchors after the custom layer
+
+
+def test_moments_of_a_tensor():
+    x = np.arange(8, dtype=np.float32).reshape(4, 2)  # pairs: rows 0-1 with rows 2-3
+    values = tensor_moments(tf.constant(x)).numpy()
+    moments = Moments(*values[:4])
+    assert moments.mean == pytest.approx(3.5)
+    assert moments.q == pytest.approx(np.mean(x**2))
+    assert moments.pair == pytest.approx(np.mean(x[:2] * x[2:]))
+    assert moments.batch == pytest.approx(np.mean(x.mean(0) ** 2))

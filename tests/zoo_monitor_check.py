@@ -1,0 +1,53 @@
+"""The monitor on larq-zoo's architectures: one epoch of ``fit`` on the 128 probe inputs (2 steps), then
+the step-0 local predictions (run ``theory_local``) against the measurements (run ``measured``).
+
+A monitored layer agrees when its local q is within 10 % and its local c within 0.05 of the
+measured values (the monitor's band). Shared by tests/test_monitor_zoo_a.py and _b.py.
+"""
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before TensorFlow loads
+
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+from test_callbacks import read_run  # noqa: E402
+
+from bnn_init.callbacks import SignalPropagationMonitor  # noqa: E402
+from bnn_init.testing import zoo_model  # noqa: E402
+
+PROBE = 128
+
+
+def fit_with_monitor(name, log_dir):
+    """(model, monitor, monitor warnings) after one epoch of fit on the PROBE random inputs."""
+    model = zoo_model(name)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((PROBE, *model.input_shape[1:])).astype(np.float32)
+    y = rng.integers(0, model.output_shape[-1], PROBE)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    monitor = SignalPropagationMonitor(x[:PROBE], y[:PROBE], log_dir=str(log_dir))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = model.fit(x, y, epochs=1, batch_size=64, verbose=0, callbacks=[monitor])
+    assert len(history.history["loss"]) == 1
+    said = [str(w.message) for w in caught if "SignalPropagationMonitor" in str(w.message)]
+    return model, monitor, said
+
+
+def local_agreement(log_dir, depth):
+    """(share of layers with a local prediction that agree, agreeing, predicted, details)."""
+    measured, local = read_run(log_dir / "measured")[0], read_run(log_dir / "theory_local")[0]
+    agree, predicted, details = 0, 0, []
+    for layer in range(1, depth + 1):
+        tag = f"signal_propagation/layer_{layer:02d}/"
+        if tag + "q" not in local:
+            continue
+        predicted += 1
+        q, c = measured[tag + "q"][0], measured[tag + "c"][0]
+        q_local, c_local = local[tag + "q"][0], local[tag + "c"][0]
+        good = abs(q_local / q - 1) <= 0.10 and abs(c_local - c) <= 0.05
+        agree += good
+        details.append((layer, good, q, q_local, c, c_local))
+    return agree / max(predicted, 1), agree, predicted, details
