@@ -51,3 +51,18 @@ def local_agreement(log_dir, depth):
         agree += good
         details.append((layer, good, q, q_local, c, c_local))
     return agree / max(predicted, 1), agree, predicted, details
+
+
+def assert_local_theory_holds(name, log_dir):
+    """One epoch of fit completes with the three runs written, at least 80 % of the weight layers
+    are mapped, and the local predictions agree on at least 90 % of the monitored layers."""
+    from bnn_init.graph import GraphTheory
+
+    model, monitor, _ = fit_with_monitor(name, log_dir)
+    assert GraphTheory(model).mapped_weight_share >= 0.8
+    depth = len(monitor.monitored_layers)
+    share, agree, predicted, details = local_agreement(log_dir, depth)
+    assert predicted >= 0.8 * depth
+    assert share >= 0.9, f"{name}: {agree} of {predicted} layers agree: {details}"
+    chained, _ = read_run(log_dir / "theory")
+    assert f"signal_propagation/layer_{depth:02d}/q" in chained
