@@ -183,7 +183,7 @@ class Probe:
         if self.graph_theory is not None:
             for key in self.graph_theory.graph.inputs:
                 recorded[key] = tensor_moments(x)
-        absent = tf.fill([6], np.float32(np.nan))
+        absent = tf.fill([5], np.float32(np.nan))
         moments = [recorded.get(key, absent) for key in self.moment_keys]
         return captured, y_pred, moments
 
@@ -207,7 +207,7 @@ class Probe:
     def __call__(self, x, y=None):
         """Run the probe; returns numpy arrays {"h": [...], "delta": [...] or None,
         "kernel_grad": [...] or None}, one entry per layer in order, and "moments": {tensor key:
-        six-vector of `bnn_init.graph.measure.tensor_moments`} (empty without a graph theory)."""
+        vector of `bnn_init.graph.measure.tensor_moments`} (empty without a graph theory)."""
         x = tf.convert_to_tensor(x)
         with self._strategy.scope():
             if y is None or self.loss is None:

@@ -2,9 +2,9 @@
 model's own forward pass (reductions only: nothing large leaves the graph).
 
 For a tensor x of shape (batch, ..., channels) and the probe batch read as pairs (first half,
-second half), ``tensor_moments`` returns [E x, E x^2, E x_a x_b, E_channel (channel mean)^2,
-E x_a^2, E x_b^2] (the `bnn_init.theory.moments.Moments` of the tensor, and the two halves'
-second moments for the pair correlation).
+second half), ``tensor_moments`` returns the per-channel E x, E x^2 and E x_a x_b (the
+`bnn_init.theory.moments.Moments` of the tensor) and the two halves' second moments (for the pair
+correlation), in one vector.
 
 :func:`recording` runs BatchNorm layers with the probe batch's statistics, as training does, but
 computes them itself: no moving statistic or weight changes.
@@ -39,39 +39,47 @@ __all__ = [
 
 
 def tensor_moments(x):
-    """The six moments of the module docstring, as a float32 vector."""
+    """[channel means, channel E x^2, channel E x_a x_b, E x_a^2, E x_b^2] as one float32 vector
+    of length 3 C + 2 (C channels: the last axis; a rank-1 tensor has one)."""
     x = tf.cast(x, tf.float32)
+    if x.shape.rank == 1:
+        x = x[:, tf.newaxis]
     half = tf.shape(x)[0] // 2
     a, b = x[:half], x[half : 2 * half]
-    channel_axes = list(range(x.shape.rank - 1))
-    channel_means = tf.reduce_mean(x, axis=channel_axes) if x.shape.rank > 1 else tf.reduce_mean(x)
-    return tf.stack(
+    axes = list(range(x.shape.rank - 1))
+    return tf.concat(
         [
-            tf.reduce_mean(x),
-            tf.reduce_mean(tf.square(x)),
-            tf.reduce_mean(a * b),
-            tf.reduce_mean(tf.square(channel_means)),
-            tf.reduce_mean(tf.square(a)),
-            tf.reduce_mean(tf.square(b)),
-        ]
+            tf.reduce_mean(x, axis=axes),
+            tf.reduce_mean(tf.square(x), axis=axes),
+            tf.reduce_mean(a * b, axis=axes),
+            tf.stack([tf.reduce_mean(tf.square(a)), tf.reduce_mean(tf.square(b))]),
+        ],
+        axis=0,
     )
 
 
+def _split(values):
+    values = np.asarray(values, dtype=np.float64)
+    channels = (values.size - 2) // 3
+    return values[:channels], values[channels : 2 * channels], values[2 * channels : 3 * channels]
+
+
 def moments_from(recorded: dict) -> dict:
-    """{key: Moments} from recorded six-vectors (non-finite ones are left out)."""
+    """{key: Moments} from recorded vectors (non-finite ones are left out)."""
     out = {}
     for key, values in recorded.items():
         values = np.asarray(values, dtype=np.float64)
-        if np.all(np.isfinite(values)):
-            out[key] = Moments(*values[:4])
+        if values.size >= 5 and np.all(np.isfinite(values)):
+            out[key] = Moments(*_split(values))
     return out
 
 
 def pair_correlation_from(values) -> float:
-    """E[x_a x_b] / sqrt(E[x_a^2] E[x_b^2]) from a recorded six-vector."""
+    """E[x_a x_b] / sqrt(E[x_a^2] E[x_b^2]) from a recorded vector."""
     values = np.asarray(values, dtype=np.float64)
+    pair = np.mean(_split(values)[2])
     with np.errstate(invalid="ignore", divide="ignore"):
-        return float(values[2] / np.sqrt(values[4] * values[5]))
+        return float(pair / np.sqrt(values[-2] * values[-1]))
 
 
 def batch_statistics_call(layer):

@@ -33,6 +33,7 @@ from bnn_init.theory.maps import (
     Pad,
     Pointwise,
     Product,
+    Tile,
 )
 
 __all__ = ["NodeMap", "Unmapped", "map_for", "pointwise_for_quantizer", "register_layer"]
@@ -101,7 +102,7 @@ def pointwise_for_quantizer(quantizer):
         return (Pointwise(fn.Sign(ste_clip=float(clip) if clip else np.inf)),)
     if kind == "hard_tanh":  # B_r(x) = clip(x / r, -1, 1)
         r = float(getattr(quantizer, "r", 1.0))
-        return (Affine(1.0 / r, 1.0 / r**2), Pointwise(fn.Clip(-1.0, 1.0)))
+        return (Affine(1.0 / r), Pointwise(fn.Clip(-1.0, 1.0)))
     if name in ("do_re_fa", "dorefa", "dorefa_quantizer") and config.get("mode") != "weights":
         return (Pointwise(fn.DoReFa(k_bit=int(config.get("k_bit", 2)))),)
     if name == "ste_heaviside":
@@ -135,22 +136,48 @@ def _numpy(tensor):
     return np.asarray(tensor, dtype=np.float64)
 
 
-def _spatial_coverage(size, kernel, stride, dilation, padding):
-    """(mean share of taps inside the input, mean of its square) along one spatial axis."""
-    if padding == "valid" or size is None:
-        return 1.0, 1.0
+def _inside_along(size, kernel, stride, dilation, padding):
+    """(outputs x taps) booleans: which taps of each output position fall inside the input."""
     span = (kernel - 1) * dilation + 1
-    outputs = -(-size // stride)
-    total = max((outputs - 1) * stride + span - size, 0)
-    before = total if padding == "causal" else total // 2
-    starts = np.arange(outputs) * stride - before
-    inside = np.array(
-        [
-            np.mean((starts + t * dilation >= 0) & (starts + t * dilation < size))
-            for t in range(kernel)
-        ]
-    )
-    return float(inside.mean()), float(np.mean(inside**2))
+    if padding == "valid":
+        outputs, before = (size - span) // stride + 1, 0
+    else:
+        outputs = -(-size // stride)
+        total = max((outputs - 1) * stride + span - size, 0)
+        before = total if padding == "causal" else total // 2
+    index = (np.arange(outputs) * stride - before)[:, None] + np.arange(kernel)[None, :] * dilation
+    return (index >= 0) & (index < size)
+
+
+def _inside(layer, spatial, kernel_shape):
+    """(output positions x taps) indicator of a convolution on an input of ``spatial`` size."""
+    inside = np.ones((1, 1), dtype=bool)
+    for n, k, s, d in zip(spatial, kernel_shape, layer.strides, layer.dilation_rate, strict=True):
+        inside = np.kron(inside, _inside_along(n, k, s, d, layer.padding))
+    return inside.astype(np.float64)
+
+
+def _dense_kernel(w, depthwise, groups):
+    """The kernel as (taps, in channels, out channels), depthwise and grouped ones block-diagonal."""
+    taps = int(np.prod(w.shape[:-2])) if w.ndim > 2 else 1
+    if depthwise:  # (..., channels, multiplier): output c * multiplier + k reads input c
+        channels, multiplier = w.shape[-2:]
+        blocks = w.reshape(taps, channels, multiplier)
+        full = np.zeros((taps, channels, channels * multiplier))
+        for c in range(channels):
+            full[:, c, c * multiplier : (c + 1) * multiplier] = blocks[:, c]
+        return full
+    w = w.reshape(taps, w.shape[-2], w.shape[-1])
+    if groups == 1:
+        return w
+    per_group_in, outputs = w.shape[1], w.shape[2]
+    per_group_out = outputs // groups
+    full = np.zeros((taps, per_group_in * groups, outputs))
+    for g in range(groups):
+        rows = slice(g * per_group_in, (g + 1) * per_group_in)
+        cols = slice(g * per_group_out, (g + 1) * per_group_out)
+        full[:, rows, cols] = w[:, :, cols]
+    return full
 
 
 def _weight_layer(layer, node):
@@ -161,9 +188,6 @@ def _weight_layer(layer, node):
     quantizer = getattr(layer, "depthwise_quantizer" if depthwise else "kernel_quantizer", None)
     latent = _numpy(getattr(kernel, "latent_variable", kernel))
     w = _numpy(quantizer(latent.astype(np.float32)) if quantizer is not None else latent)
-    shape = w.shape
-    taps = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
-    fan_in = taps if depthwise else int(np.prod(shape[:-1]))
     square, mean = float(np.mean(w**2)), float(np.mean(w))
     if mean**2 > 0.5 * square:
         return Unmapped(
@@ -176,30 +200,25 @@ def _weight_layer(layer, node):
     activation, unmapped = _activation(layer)
     if unmapped is not None:
         return unmapped
-    coverage, coverage_square, back = 1.0, 1.0, float(shape[-1])
-    if len(shape) > 2:
-        spatial = node.input_shapes[0][1:-1]
-        strides = layer.strides
-        pairs = [
-            _spatial_coverage(n, k, s, d, layer.padding)
-            for n, k, s, d in zip(spatial, shape[:-2], strides, layer.dilation_rate, strict=True)
-        ]
-        coverage = float(np.prod([p[0] for p in pairs]))
-        coverage_square = float(np.prod([p[1] for p in pairs]))
-        outputs_per_input = taps * shape[-1] / float(np.prod(strides))
-        groups = getattr(layer, "groups", 1)
-        back = outputs_per_input / (1 if depthwise else groups) * coverage
-    bias = _numpy(layer.bias) if getattr(layer, "use_bias", False) else np.zeros(1)
+    full = _dense_kernel(w, depthwise, getattr(layer, "groups", 1))
+    inside, positions_ratio = None, 1.0
     padding = getattr(layer, "padding", "valid")
-    pad_value = float(getattr(layer, "pad_values", 0.0)) if padding == "same" else 0.0
+    if w.ndim > 2:
+        spatial = node.input_shapes[0][1:-1]
+        if any(n is None for n in spatial):
+            return Unmapped("the input's spatial size is not static")
+        inside = _inside(layer, spatial, w.shape[:-2])
+        positions_ratio = inside.shape[0] / float(np.prod(spatial))
+    coverage = np.ones(full.shape[0]) if inside is None else inside.mean(axis=0)
+    # outputs each input unit feeds, times their E[W^2]
+    back = float(np.einsum("t,tio->i", coverage, full**2).mean()) * positions_ratio
+    bias = _numpy(layer.bias) if getattr(layer, "use_bias", False) else None
     linear = Linear(
-        weight_square=fan_in * square,
-        bias_square=float(np.mean(bias**2)),
-        bias_mean=float(np.mean(bias)),
-        coverage=coverage,
-        coverage_square=coverage_square,
-        pad_value=pad_value,
-        back_square=back * square,
+        kernel=full,
+        bias=bias,
+        inside=inside,
+        pad_value=float(getattr(layer, "pad_values", 0.0)) if padding == "same" else 0.0,
+        back_square=back,
     )
     return NodeMap(Chain((*pre, linear)), activation, weight_layer=True)
 
@@ -221,28 +240,25 @@ register_layer(
 # ---------------------------------------------------------------- normalisation and scaling
 @register_layer("BatchNormalization")
 def _batch_norm(layer, node):
+    rank = len(node.input_shapes[0])
     axis = layer.axis if isinstance(layer.axis, int) else tuple(layer.axis)
-    if axis not in (-1, len(node.input_shapes[0]) - 1, (len(node.input_shapes[0]) - 1,)):
+    if axis not in (-1, rank - 1, (rank - 1,)):
         return Unmapped(f"normalises axis {axis}; the moments are per channel (last axis)")
-    gamma = _numpy(layer.gamma) if layer.scale else np.ones(1)
-    beta = _numpy(layer.beta) if layer.center else np.zeros(1)
-    if gamma.size != beta.size:
-        beta = np.broadcast_to(beta, gamma.shape) if beta.size == 1 else beta
-        gamma = np.broadcast_to(gamma, beta.shape) if gamma.size == 1 else gamma
-    return NodeMap(BatchNormTraining(Affine.per_channel(gamma, beta), float(layer.epsilon)))
+    gamma = _numpy(layer.gamma) if layer.scale else 1.0
+    beta = _numpy(layer.beta) if layer.center else 0.0
+    return NodeMap(BatchNormTraining(gamma, beta, float(layer.epsilon)))
 
 
 @register_layer("CenteredScale")
 def _centered_scale(layer, node):
     inverse = 1.0 / np.sqrt(float(layer.variance))
     beta = _numpy(layer.beta) if layer.center else 0.0
-    shift = beta - _numpy(layer.moving_mean) * inverse
-    return NodeMap(Affine.per_channel(np.full(np.shape(shift) or (1,), inverse), shift))
+    return NodeMap(Affine(inverse, beta - _numpy(layer.moving_mean) * inverse))
 
 
 @register_layer("Rescaling")
 def _rescaling(layer, node):
-    return NodeMap(Affine.per_channel(float(layer.scale), float(layer.offset)))
+    return NodeMap(Affine(float(layer.scale), float(layer.offset)))
 
 
 # ---------------------------------------------------------------- elementwise layers
@@ -287,9 +303,14 @@ def _dropout(layer, node):
     return NodeMap(Dropout(float(layer.rate)))
 
 
-@register_layer("Flatten", "Reshape", "Permute", "InputLayer")
-def _identity(layer, node):
-    return NodeMap(Chain(()))
+@register_layer("Flatten", "Reshape")
+def _flatten(layer, node):
+    before, after = node.input_shapes[0], node.output_shapes[0]
+    if before[-1] == after[-1] and len(before) == len(after):
+        return NodeMap(Chain(()))
+    if len(after) == 2 and after[-1] == int(np.prod(before[1:])):
+        return NodeMap(Tile(int(np.prod(before[1:-1]))))
+    return Unmapped(f"a reshape from {before[1:]} to {after[1:]} mixes channels")
 
 
 @register_layer("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D")
@@ -314,7 +335,7 @@ def _concatenate(layer, node):
     rank = len(node.input_shapes[0])
     if layer.axis not in (-1, rank - 1):
         return Unmapped(f"concatenates along axis {layer.axis}; the moments are per channel")
-    return NodeMap(Concatenate(tuple(int(s[-1]) for s in node.input_shapes)))
+    return NodeMap(Concatenate())
 
 
 def _product(node):

@@ -10,11 +10,11 @@ with :class:`Chain`; a graph of them describes a whole network (``bnn_init.graph
 Example: one Bi-Real block, x + BN(conv(sign(x))), at initialisation (kernel +-1, fan-in 576):
     >>> from bnn_init.theory.moments import Moments
     >>> from bnn_init.theory.pointwise import Sign
-    >>> x = Moments(mean=0.0, q=1.0, pair=0.6, batch=0.1)
-    >>> branch = Chain((Pointwise(Sign()), Linear(weight_square=576.0), BatchNormTraining()))
+    >>> x = Moments.uniform(mean=0.0, q=1.0, pair=0.6)
+    >>> branch = Chain((Pointwise(Sign()), RandomLinear(weight_square=576.0), BatchNormTraining()))
     >>> out = Add().forward(x, branch.forward(x))
     >>> round(out.q, 4), round(out.c, 4)
-    (2.0, 0.4847)
+    (2.0, 0.5048)
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .moments import Moments, derivative_moment, pointwise
+
+_FIELDS = ("channel_mean", "channel_q", "channel_pair")
 
 __all__ = [
     "Add",
@@ -36,60 +38,86 @@ __all__ = [
     "Pad",
     "Pointwise",
     "Product",
+    "RandomLinear",
+    "Tile",
 ]
 
 
-def _mix(moments, weights):
-    """sum_i weights_i moments_i, moment by moment."""
-    return Moments(
-        *(
-            float(sum(w * getattr(m, name) for w, m in zip(weights, moments, strict=True)))
-            for name in ("mean", "q", "pair", "batch")
-        )
+def _broadcast(*inputs):
+    """The inputs' per-channel arrays broadcast to one channel count."""
+    arrays = np.broadcast_arrays(
+        *(a for m in inputs for a in (m.channel_mean, m.channel_q, m.channel_pair))
     )
+    return [arrays[3 * i : 3 * i + 3] for i in range(len(inputs))]
 
 
-@dataclass(frozen=True)
-class Linear:
-    """A dense, convolutional, depthwise or grouped layer with (quantized) kernel W and bias b,
-    the kernel's entries independent of the input and of mean zero over output units:
-
-        q'     = s_w (f q + (1 - f) p^2) + s_b,         s_w = fan_in E[W^2], s_b = E[b^2]
-        pair'  = s_w (f pair + (1 - f) p^2) + s_b,
-        batch' = s_w (f2 batch + 2 (f - f2) p mean + (1 - 2 f + f2) p^2) + s_b,
-        mean'  = E[b],
-
-    (Schoenholz et al. 2017, eqs. 3-5, with padding) where f is the share of kernel taps that fall
-    inside the input (``coverage``, averaged over output positions and taps; 1 for dense layers
-    and 'valid' convolutions), f2 the mean over taps of the squared share, and p the padding value
-    (0, or 1 for Larq's ``pad_values=1``). Backward: E[delta_in^2] = ``back_square`` E[delta_out^2]
-    with ``back_square`` = fan_out E[W^2] (outputs each input feeds, times E[W^2]; 2017 eq. 15).
-    """
+@dataclass(frozen=True, eq=False)
+class RandomLinear:
+    """A layer with i.i.d. zero-mean weights of second moment s_w / fan_in and biases of second
+    moment s_b (the mean-field layer of Schoenholz et al. 2017, eqs. 3-5): every output channel
+    has q' = s_w q + s_b, pair' = s_w pair + s_b and mean 0, with q, pair averaged over the input's
+    channels. Backward: E[delta_in^2] = ``back_square`` E[delta_out^2] (2017 eq. 15)."""
 
     weight_square: float
     bias_square: float = 0.0
-    bias_mean: float = 0.0
-    coverage: float = 1.0
-    coverage_square: float | None = None
-    pad_value: float = 0.0
     back_square: float | None = None
 
     def forward(self, x: Moments) -> Moments:
-        f = self.coverage
-        f2 = f * f if self.coverage_square is None else self.coverage_square
-        p2 = self.pad_value**2
         s_w, s_b = self.weight_square, self.bias_square
-        return Moments(
-            mean=self.bias_mean,
-            q=s_w * (f * x.q + (1.0 - f) * p2) + s_b,
-            pair=s_w * (f * x.pair + (1.0 - f) * p2) + s_b,
-            batch=s_w * (f2 * x.batch + 2.0 * (f - f2) * self.pad_value * x.mean)
-            + s_w * (1.0 - 2.0 * f + f2) * p2
-            + s_b,
-        )
+        return Moments.uniform(0.0, s_w * x.q + s_b, s_w * x.pair + s_b)
 
     def backward(self, x: Moments):
         return (self.weight_square if self.back_square is None else self.back_square,)
+
+
+@dataclass(frozen=True, eq=False)
+class Linear:
+    """A dense, convolutional, depthwise or grouped layer with a given (quantized) kernel W of
+    shape (taps, in channels, out channels) and bias b; ``inside`` (output positions x taps) says
+    which taps of each output position fall inside the input (padding value ``pad_value``
+    elsewhere: 0, or 1 for Larq's ``pad_values=1``).
+
+    The output's channel means are exact for this kernel: at output position p,
+    m_o(p) = sum_t [inside(p, t) sum_i W_tio m_i + (1 - inside(p, t)) pad sum_i W_tio] + b_o, and
+    m_o is their average over positions. Around them, mean-field fluctuations (independent
+    over input units; Schoenholz et al. 2017, eq. 3): with f_t the share of positions where tap t
+    is inside,
+        Var_o = sum_{t,i} f_t W_tio^2 (q_i - m_i^2) + Var_p[m_o(p)],
+        Cov_o = sum_{t,i} f_t W_tio^2 (pair_i - m_i^2) + Var_p[m_o(p)],
+        q_o = m_o^2 + Var_o,   pair_o = m_o^2 + Cov_o.
+    Backward: E[delta_in^2] = ``back_square`` E[delta_out^2] (outputs each input feeds times
+    E[W^2]; 2017 eq. 15).
+    """
+
+    kernel: np.ndarray
+    bias: np.ndarray | None = None
+    inside: np.ndarray | None = None
+    pad_value: float = 0.0
+    back_square: float = 1.0
+
+    def forward(self, x: Moments) -> Moments:
+        w = np.asarray(self.kernel, dtype=np.float64)
+        taps = w.shape[0]
+        inside = np.ones((1, taps)) if self.inside is None else np.asarray(self.inside, float)
+        mean, variance = x.channel_mean, x.variance()
+        covariance = x.channel_pair - x.channel_mean**2
+        if mean.size == 1 and w.shape[1] > 1:  # a uniform description of the input
+            mean, variance, covariance = (np.full(w.shape[1], v[0]) for v in (mean, variance, covariance))
+        per_tap = np.einsum("tio,i->to", w, mean)
+        padded = self.pad_value * w.sum(axis=1)
+        bias = 0.0 if self.bias is None else np.asarray(self.bias, dtype=np.float64)
+        position_means = inside @ per_tap + (1.0 - inside) @ padded + bias
+        channel_mean = position_means.mean(axis=0)
+        spread = position_means.var(axis=0)
+        weights = np.einsum("t,tio->io", inside.mean(axis=0), w**2)
+        return Moments(
+            channel_mean,
+            channel_mean**2 + variance @ weights + spread,
+            channel_mean**2 + covariance @ weights + spread,
+        )
+
+    def backward(self, x: Moments):
+        return (self.back_square,)
 
 
 @dataclass(frozen=True)
@@ -106,95 +134,70 @@ class Pointwise:
         return (derivative_moment(x, self.function),)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Affine:
-    """y = a x + b per channel (inference-mode BatchNorm, ``Rescaling``, ``CenteredScale``), with
-    a, b independent of the channel's statistics; given by E[a], E[a^2], E[a b], E[b], E[b^2]:
+    """y = a x + b per channel (inference-mode BatchNorm, ``Rescaling``, ``CenteredScale``), exact:
 
-        mean' = E[a] mean + E[b],   q' = E[a^2] q + 2 E[ab] mean + E[b^2]   (pair, batch alike).
+        mean' = a mean + b,   q' = a^2 q + 2 a b mean + b^2,   pair' = a^2 pair + 2 a b mean + b^2.
     Backward: E[a^2].
     """
 
-    scale_mean: float = 1.0
-    scale_square: float = 1.0
-    scale_shift: float = 0.0
-    shift_mean: float = 0.0
-    shift_square: float = 0.0
-
-    @classmethod
-    def per_channel(cls, scale, shift):
-        """From the per-channel arrays (or scalars) a and b."""
-        a = np.atleast_1d(np.asarray(scale, dtype=float))
-        b = np.broadcast_to(np.asarray(shift, dtype=float), a.shape)
-        return cls(
-            float(a.mean()),
-            float(np.mean(a**2)),
-            float(np.mean(a * b)),
-            float(b.mean()),
-            float(np.mean(b**2)),
-        )
+    scale: np.ndarray = 1.0
+    shift: np.ndarray = 0.0
 
     def forward(self, x: Moments) -> Moments:
-        def second(moment):
-            return self.scale_square * moment + 2.0 * self.scale_shift * x.mean + self.shift_square
-
+        a, b = np.asarray(self.scale, dtype=float), np.asarray(self.shift, dtype=float)
+        m = x.channel_mean
         return Moments(
-            mean=self.scale_mean * x.mean + self.shift_mean,
-            q=second(x.q),
-            pair=second(x.pair),
-            batch=second(x.batch),
+            a * m + b,
+            a * a * x.channel_q + 2.0 * a * b * m + b * b,
+            a * a * x.channel_pair + 2.0 * a * b * m + b * b,
         )
 
     def backward(self, x: Moments):
-        return (self.scale_square,)
+        return (float(np.mean(np.square(self.scale))),)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BatchNormTraining:
-    """BatchNorm with the batch's statistics (training mode; Ioffe & Szegedy 2015, Algorithm 1):
-    each channel loses its batch mean (whose square, averaged over channels, is ``batch``) and is
-    divided by its batch standard deviation, then scaled by gamma and shifted by beta:
+    """BatchNorm with the batch's statistics (training mode; Ioffe & Szegedy 2015, Algorithm 1),
+    exact per channel: the channel loses its batch mean m and is divided by sqrt(v + eps), v = q -
+    m^2, then `Affine` (gamma, beta):
 
-        v = q - batch,   q' = g2 v / (v + eps) + b2,   pair' = g2 (pair - batch) / (v + eps) + b2,
-        batch' = b2 + (gamma, beta cross terms),   mean' = E[beta]
-
-    with g2 = E[gamma^2], b2 = E[beta^2] (`Affine` of the normalised moments). Backward: g2 /
-    (v + eps) (the projection terms are O(1 / batch size) and left out).
+        mean = 0,   q = v / (v + eps),   pair = (pair - m^2) / (v + eps)   before gamma and beta.
+    Backward: E[gamma^2 / (v + eps)] (the projection terms are O(1 / batch size), left out).
     """
 
-    affine: Affine = Affine()
+    gamma: np.ndarray = 1.0
+    beta: np.ndarray = 0.0
     epsilon: float = 1e-3
 
-    def normalised(self, x: Moments) -> Moments:
-        variance = max(x.q - x.batch, 0.0) + self.epsilon
-        return Moments(
-            mean=0.0,
-            q=(x.q - x.batch) / variance,
-            pair=(x.pair - x.batch) / variance,
-            batch=0.0,
-        )
-
     def forward(self, x: Moments) -> Moments:
-        return self.affine.forward(self.normalised(x))
+        variance = x.variance() + self.epsilon
+        normalised = Moments(
+            0.0, x.variance() / variance, (x.channel_pair - x.channel_mean**2) / variance
+        )
+        return Affine(self.gamma, self.beta).forward(normalised)
 
     def backward(self, x: Moments):
-        return (self.affine.scale_square / (max(x.q - x.batch, 0.0) + self.epsilon),)
+        return (float(np.mean(np.square(self.gamma) / (x.variance() + self.epsilon))),)
 
 
 @dataclass(frozen=True)
 class Add:
     """Sum of branches that are independent over units (e.g. a shortcut and a branch through a
-    random weight layer; Yang & Schoenholz 2017, eq. 2): moments add, plus the products of the
-    branches' means, E[x y] = mean_x mean_y. Backward: every input receives the output's error."""
+    random weight layer; Yang & Schoenholz 2017, eq. 2), per channel: moments add, plus the
+    products of the branches' channel means, E[x y] = m_x m_y. Backward: every input receives
+    the output's error."""
 
     def forward(self, *inputs: Moments) -> Moments:
-        means = np.array([m.mean for m in inputs])
-        cross = float(means.sum() ** 2 - np.sum(means**2))  # 2 sum_{i<j} mean_i mean_j
+        arrays = _broadcast(*inputs)
+        means = np.array([a[0] for a in arrays])
+        cross = means.sum(axis=0) ** 2 - np.sum(means**2, axis=0)  # 2 sum_{i<j} m_i m_j
         return Moments(
-            mean=float(means.sum()),
-            q=sum(m.q for m in inputs) + cross,
-            pair=sum(m.pair for m in inputs) + cross,
-            batch=sum(m.batch for m in inputs) + cross,
+            means.sum(axis=0),
+            sum(a[1] for a in arrays) + cross,
+            sum(a[2] for a in arrays) + cross,
         )
 
     def backward(self, *inputs: Moments):
@@ -203,15 +206,12 @@ class Add:
 
 @dataclass(frozen=True)
 class Concatenate:
-    """Channel concatenation of inputs with ``widths`` channels: width-weighted moments."""
-
-    widths: tuple
+    """Channel concatenation: the channels' moments side by side."""
 
     def forward(self, *inputs: Moments) -> Moments:
-        widths = np.asarray(self.widths, dtype=float)
-        if widths.size != len(inputs):
-            raise ValueError(f"Concatenate has {widths.size} widths but {len(inputs)} inputs")
-        return _mix(inputs, widths / widths.sum())
+        return Moments(
+            *(np.concatenate([getattr(m, name) for m in inputs]) for name in _FIELDS)
+        )
 
     def backward(self, *inputs: Moments):
         return (1.0,) * len(inputs)
@@ -219,15 +219,13 @@ class Concatenate:
 
 @dataclass(frozen=True)
 class Product:
-    """x * s with s broadcast over x (squeeze-excite scaling, Hu et al. 2018), s independent of x
-    over units: every moment multiplies (in either order). Backward: E[s^2] for x and E[x^2]
-    for s."""
+    """x * s with s broadcast over x's positions (squeeze-excite scaling, Hu et al. 2018), s
+    independent of x over units: per channel every moment multiplies (in either order).
+    Backward: E[s^2] for x and E[x^2] for s."""
 
     def forward(self, *inputs: Moments) -> Moments:
-        x, s = inputs
-        return Moments(
-            mean=x.mean * s.mean, q=x.q * s.q, pair=x.pair * s.pair, batch=x.batch * s.batch
-        )
+        (mx, qx, px), (ms, qs, ps) = _broadcast(*inputs)
+        return Moments(mx * ms, qx * qs, px * ps)
 
     def backward(self, *inputs: Moments):
         x, s = inputs
@@ -246,7 +244,7 @@ class Dropout:
     def forward(self, x: Moments) -> Moments:
         if not self.training:
             return x
-        return Moments(mean=x.mean, q=x.q / (1.0 - self.rate), pair=x.pair, batch=x.batch)
+        return Moments(x.channel_mean, x.channel_q / (1.0 - self.rate), x.channel_pair)
 
     def backward(self, x: Moments):
         return (1.0 / (1.0 - self.rate) if self.training else 1.0,)
@@ -254,10 +252,10 @@ class Dropout:
 
 @dataclass(frozen=True)
 class Pad:
-    """Spatial padding with ``value``: a share ``coverage`` of the output positions holds the input.
+    """Spatial padding with ``value``: a share ``coverage`` f of the output positions holds the
+    input, per channel exactly
 
-    mean' = f mean + (1 - f) p,   q' = f q + (1 - f) p^2,   pair' = f pair + (1 - f) p^2,
-    batch' = f^2 batch + 2 f (1 - f) p mean + (1 - f)^2 p^2.
+        mean' = f mean + (1 - f) p,   q' = f q + (1 - f) p^2,   pair' = f pair + (1 - f) p^2.
     """
 
     coverage: float
@@ -266,11 +264,24 @@ class Pad:
     def forward(self, x: Moments) -> Moments:
         f, p = self.coverage, self.value
         return Moments(
-            mean=f * x.mean + (1.0 - f) * p,
-            q=f * x.q + (1.0 - f) * p * p,
-            pair=f * x.pair + (1.0 - f) * p * p,
-            batch=f * f * x.batch + 2.0 * f * (1.0 - f) * p * x.mean + (1.0 - f) ** 2 * p * p,
+            f * x.channel_mean + (1.0 - f) * p,
+            f * x.channel_q + (1.0 - f) * p * p,
+            f * x.channel_pair + (1.0 - f) * p * p,
         )
+
+    def backward(self, x: Moments):
+        return (1.0,)
+
+
+@dataclass(frozen=True)
+class Tile:
+    """Flatten or reshape that turns the positions x channels of a tensor into units: each unit
+    takes its channel's moments (``repeats`` positions, channels fastest, as Keras flattens)."""
+
+    repeats: int
+
+    def forward(self, x: Moments) -> Moments:
+        return Moments(*(np.tile(getattr(x, name), self.repeats) for name in _FIELDS))
 
     def backward(self, x: Moments):
         return (1.0,)

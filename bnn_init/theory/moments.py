@@ -1,28 +1,30 @@
 """The statistics the graph theory propagates, and their Gaussian expectations through
 elementwise functions.
 
-A tensor is described over a probe batch of paired inputs (x_a, x_b) by four uncentred moments,
-each averaged over units (channels x positions):
+A tensor of shape (batch, ..., channels) is described over a probe batch of paired inputs
+(x_a, x_b) by three uncentred moments per channel, each averaged over the batch and positions:
 
-- ``mean``  E[x],
-- ``q``     E[x^2]                        (Schoenholz et al. 2017, eq. 2),
-- ``pair``  E[x_a x_b] of the paired inputs at the same unit (q_ab, 2017 eq. 5),
-- ``batch`` E_channel[(mean of the channel over batch and positions)^2], what BatchNorm in
-  training mode subtracts (Ioffe & Szegedy 2015, Algorithm 1).
+- ``channel_mean``  E[x],
+- ``channel_q``     E[x^2]                     (Schoenholz et al. 2017, eq. 2),
+- ``channel_pair``  E[x_a x_b] of the paired inputs at the same position (q_ab, 2017 eq. 5).
 
-The correlation is c = pair / q. Mean-field ansatz (Poole et al. 2016; Schoenholz et al. 2017): over
-units, the values of a unit on the inputs of the batch are jointly Gaussian with common mean
-``mean``, variance q - mean^2, covariance pair - mean^2 between paired inputs and batch - mean^2
-between two typical inputs (or positions) of the batch. Random weight layers make this exact in the
-wide limit; elementwise functions then act unit by unit (:func:`pointwise`).
+Their averages over channels are ``mean``, ``q`` and ``pair``; the correlation is c = pair / q;
+``batch`` = E_channel[mean^2] is the part BatchNorm in training mode removes (Ioffe & Szegedy
+2015, Algorithm 1).
 
-Expectations are integrated piecewise between the function's breaks with Gauss-Legendre rules
-against the Gaussian density (exact up to quadrature error for step functions such as sign and
-DoReFa, which Gauss-Hermite rules resolve only to O(1/n)).
+Mean-field ansatz (Poole et al. 2016; Schoenholz et al. 2017), per channel: over units, the values
+of a channel on the inputs of the batch are Gaussian with the channel's mean, variance q - mean^2
+and covariance pair - mean^2 between paired inputs. Weight layers keep the channel means exact for
+the kernel they have (`maps.Linear`) and treat the fluctuations around them in the mean-field way;
+elementwise functions then act channel by channel (:func:`pointwise`).
+
+Piecewise-linear functions (sign, clip, ReLU, PReLU, DoReFa, ...) have closed-form moments; the
+pair moment is one Gauss-Legendre integral over the first input of the pair, split where the
+integrand jumps. Smooth functions (tanh, sigmoid) use Gauss-Hermite quadrature in both inputs.
 
 Example:
     >>> from bnn_init.theory.pointwise import Sign
-    >>> out = pointwise(Moments(mean=0.0, q=1.0, pair=0.5, batch=0.0), Sign())
+    >>> out = pointwise(Moments.uniform(mean=0.0, q=1.0, pair=0.5), Sign())
     >>> round(out.q, 6), round(out.pair, 6), round(2 / np.pi * np.arcsin(0.5), 6)
     (1.0, 0.333333, 0.333333)
 """
@@ -32,122 +34,194 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtr
 
 __all__ = ["Moments", "derivative_moment", "pointwise"]
 
 _RANGE = 8.5  # Gaussian integrals are taken over |z| <= 8.5 (mass outside: 2e-17)
-_LEGENDRE = np.polynomial.legendre.leggauss(24)
+_LEGENDRE = np.polynomial.legendre.leggauss(16)
 _FIXED_BREAKS = (-4.5, -2.0, 0.0, 2.0, 4.5)  # split |z| <= 8.5 where the density bends
+_HERMITE = np.polynomial.hermite_e.hermegauss(64)
+_TINY = 1e-12
 
 
-@dataclass(frozen=True)
+def _vector(values):
+    return np.atleast_1d(np.asarray(values, dtype=np.float64))
+
+
+@dataclass(frozen=True, eq=False)
 class Moments:
-    """Uncentred moments of a tensor over units and a batch of paired inputs (module docstring)."""
+    """Per-channel uncentred moments of a tensor over a batch of paired inputs (module docstring).
 
-    mean: float
-    q: float
-    pair: float
-    batch: float
+    Arrays of one length (the channels); scalars broadcast.
+    """
+
+    channel_mean: np.ndarray
+    channel_q: np.ndarray
+    channel_pair: np.ndarray
 
     def __post_init__(self):
-        for name in ("mean", "q", "pair", "batch"):
-            value = getattr(self, name)
-            if not np.isfinite(value):
+        arrays = np.broadcast_arrays(
+            _vector(self.channel_mean), _vector(self.channel_q), _vector(self.channel_pair)
+        )
+        for name, value in zip(("channel_mean", "channel_q", "channel_pair"), arrays, strict=True):
+            if not np.all(np.isfinite(value)):
                 raise ValueError(f"Moments.{name} must be finite, got {value!r}")
-        if self.q < 0.0:
-            raise ValueError(f"Moments.q must be >= 0 (a second moment), got {self.q!r}")
+            object.__setattr__(self, name, np.array(value))
+        if np.any(self.channel_q < 0.0):
+            raise ValueError(
+                f"Moments.channel_q must be >= 0 (second moments), got {self.channel_q!r}"
+            )
+
+    @classmethod
+    def uniform(cls, mean=0.0, q=1.0, pair=0.0, channels=1):
+        """Every channel with the same moments."""
+        return cls(np.full(channels, mean), np.full(channels, q), np.full(channels, pair))
+
+    @property
+    def channels(self) -> int:
+        return int(self.channel_q.size)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.channel_mean))
+
+    @property
+    def q(self) -> float:
+        return float(np.mean(self.channel_q))
+
+    @property
+    def pair(self) -> float:
+        return float(np.mean(self.channel_pair))
+
+    @property
+    def batch(self) -> float:
+        """E_channel[channel mean^2]."""
+        return float(np.mean(self.channel_mean**2))
 
     @property
     def c(self) -> float:
         """The pair correlation pair / q (1 for a zero tensor)."""
-        return float(self.pair / self.q) if self.q > 0.0 else 1.0
+        return self.pair / self.q if self.q > 0.0 else 1.0
 
-    @property
-    def variance(self) -> float:
-        return max(self.q - self.mean**2, 0.0)
+    def variance(self):
+        """Per-channel variance around the channel mean."""
+        return np.maximum(self.channel_q - self.channel_mean**2, 0.0)
 
-    def correlation(self, cross) -> float:
-        """Centred correlation (cross - mean^2) / (q - mean^2) of two inputs with uncentred cross
-        moment ``cross``, clipped to [-1, 1] (measured moments may exceed it by round-off)."""
-        variance = self.variance
-        if variance <= 0.0:
-            return 1.0
-        return float(np.clip((cross - self.mean**2) / variance, -1.0, 1.0))
+    def correlation(self):
+        """Per-channel centred correlation of the pairs, clipped to [-1, 1]."""
+        variance = self.variance()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rho = (self.channel_pair - self.channel_mean**2) / variance
+        return np.clip(np.where(variance > 0.0, rho, 1.0), -1.0, 1.0)
+
+
+# ---------------------------------------------------------------- closed forms (piecewise linear)
+def _pdf(z):
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.where(np.isfinite(z), np.exp(-0.5 * np.square(z)) / np.sqrt(2.0 * np.pi), 0.0)
+
+
+def _z_times_pdf(z):
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.where(np.isfinite(z), z * _pdf(z), 0.0)
+
+
+def _piece_bounds(pieces, mean, std):
+    """Standardised bounds (..., pieces) of each piece for Gaussians N(mean, std^2)."""
+    low = np.array([p[0] for p in pieces])
+    high = np.array([p[1] for p in pieces])
+    std = np.maximum(std, _TINY)[..., None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (low - mean[..., None]) / std, (high - mean[..., None]) / std
+
+
+def _first_two(pieces, mean, std):
+    """E[f(u)], E[f(u)^2] for u ~ N(mean, std^2), f piecewise linear (arrays broadcast)."""
+    slope = np.array([p[2] for p in pieces])
+    intercept = np.array([p[3] for p in pieces])
+    zl, zh = _piece_bounds(pieces, mean, std)
+    mass = ndtr(zh) - ndtr(zl)
+    density = _pdf(zl) - _pdf(zh)
+    tail = _z_times_pdf(zl) - _z_times_pdf(zh)
+    alpha = slope * mean[..., None] + intercept  # f at the mean
+    beta = slope * std[..., None]
+    first = alpha * mass + beta * density
+    second = alpha**2 * mass + 2.0 * alpha * beta * density + beta**2 * (mass + tail)
+    return first.sum(-1), np.maximum(second.sum(-1), 0.0)  # >= 0 against round-off
 
 
 def _rule(breaks):
-    """Nodes and weights for E[g(z)], z ~ N(0, 1), piecewise between ``breaks`` (..., k) per row.
-
-    Returns arrays of shape (..., pieces * 24); the pieces also split at fixed points of z.
-    """
-    breaks = np.clip(np.asarray(breaks, dtype=float), -_RANGE, _RANGE)
+    """Gauss-Legendre nodes and weights for E[g(z)], z ~ N(0, 1), split at ``breaks`` (..., k)
+    and at fixed points: arrays (..., n)."""
+    breaks = np.clip(np.nan_to_num(breaks, nan=0.0), -_RANGE, _RANGE)
     fixed = np.broadcast_to((-_RANGE, *_FIXED_BREAKS, _RANGE), breaks.shape[:-1] + (7,))
     edges = np.sort(np.concatenate([fixed, breaks], axis=-1), axis=-1)
     low, high = edges[..., :-1, None], edges[..., 1:, None]
     x, w = _LEGENDRE
     z = low + (high - low) * (x + 1.0) / 2.0
-    weights = (high - low) / 2.0 * w * np.exp(-0.5 * z**2) / np.sqrt(2.0 * np.pi)
+    weights = (high - low) / 2.0 * w * _pdf(z)
     shape = breaks.shape[:-1] + (-1,)
     return z.reshape(shape), weights.reshape(shape)
 
 
-def _standard_breaks(points, mean, std):
-    return (np.asarray(points, dtype=float) - mean) / std
+def _pair_piecewise(f, mean, std, rho):
+    """E[f(u_a) f(u_b)] per channel: one integral over z_a of f(u_a) E[f(u_b) | z_a]."""
+    pieces = f.pieces
+    spread = np.sqrt(np.maximum(1.0 - rho**2, 0.0))
+    inner = [p[0] for p in pieces[1:]]  # the breaks of f
+    standard = (np.array(inner)[None, :] - mean[:, None]) / np.maximum(std, _TINY)[:, None]
+    # E[f(u_b) | z_a] jumps over a width spread / |rho| around z_a = z_break / rho: split there
+    slope = np.maximum(np.abs(rho), 0.1)[:, None]
+    steep = standard / np.copysign(slope, rho[:, None])
+    width = (spread[:, None] / slope)[..., None]
+    shifted = (steep[..., None] + width * np.array([-6.0, -2.0, 0.0, 2.0, 6.0])).reshape(
+        mean.size, -1
+    )
+    z, w = _rule(np.concatenate([standard, shifted], axis=1))
+    u_a = mean[:, None] + std[:, None] * z
+    conditional_mean = mean[:, None] + (std * rho)[:, None] * z
+    conditional_std = np.broadcast_to((std * spread)[:, None], z.shape)
+    conditional, _ = _first_two(pieces, conditional_mean, conditional_std)
+    return np.sum(f.value(u_a) * conditional * w, axis=1)
 
 
-def _expect(g, breaks, mean, std):
-    """E[g(mean + std z)] with g integrated piecewise between ``breaks`` (in u)."""
-    if std <= 0.0:
-        return float(g(np.asarray(mean, dtype=float)))
-    z, w = _rule(_standard_breaks(breaks, mean, std)[None, :] if breaks else np.empty((1, 0)))
-    return float(np.sum(g(mean + std * z) * w))
-
-
-def _cross(f, mean, std, rho):
-    """E[f(u_a) f(u_b)] for (u_a, u_b) Gaussian with means ``mean``, std ``std``, correlation rho."""
-    if std <= 0.0:
-        return float(f.value(np.asarray(mean, dtype=float)) ** 2)
-    breaks = tuple(f.breaks)
-    spread = np.sqrt(max(1.0 - rho**2, 0.0))
-    # E[f(u_b) | z1] jumps over a width spread / |rho| around z1 = z_break / rho: split there
-    standard = _standard_breaks(breaks, mean, std)
-    slope = max(abs(rho), 0.1)
-    steep = standard / np.copysign(slope, rho) if breaks else standard
-    width = spread / slope
-    outer = np.concatenate([standard] + [steep + k * width for k in (-6.0, -2.0, 0.0, 2.0, 6.0)])
-    z1, w1 = _rule(outer[None, :])
-    z1, w1 = z1[0], w1[0]
-    centre = mean + std * rho * z1  # conditional mean of u_b given z1
-    inner_std = max(std * spread, 1e-300)
-    if breaks:
-        inner = (np.asarray(breaks)[None, :] - centre[:, None]) / inner_std
-    else:
-        inner = np.empty((z1.size, 0))
-    z2, w2 = _rule(inner)
-    conditional = np.sum(f.value(centre[:, None] + inner_std * z2) * w2, axis=1)
-    return float(np.sum(f.value(mean + std * z1) * conditional * w1))
+def _quadrature(f, mean, std, rho):
+    """Mean, second and pair moments of a smooth f by Gauss-Hermite quadrature per channel."""
+    z, w = _HERMITE
+    w = w / np.sqrt(2.0 * np.pi)
+    u = mean[:, None] + std[:, None] * z
+    values = f.value(u)
+    first, second = values @ w, values**2 @ w
+    spread = np.sqrt(np.maximum(1.0 - rho**2, 0.0))
+    u_b = (
+        mean[:, None, None]
+        + (std * rho)[:, None, None] * z[None, :, None]
+        + (std * spread)[:, None, None] * z[None, None, :]
+    )
+    conditional = f.value(u_b) @ w
+    pair = np.sum(values * conditional * w, axis=1)
+    return first, second, pair
 
 
 def pointwise(moments: Moments, f) -> Moments:
-    """Moments of f(x) for x with ``moments`` under the Gaussian ansatz (module docstring):
-    E[f(u)], E[f(u)^2], E[f(u_a) f(u_b)] at the pair and at the batch correlation.
-
-    ``f`` is one of `bnn_init.theory.pointwise`'s functions (``value``, ``breaks``).
-    """
-    mean, std = moments.mean, np.sqrt(moments.variance)
-    breaks = tuple(f.breaks)
-    return Moments(
-        mean=_expect(f.value, breaks, mean, std),
-        q=_expect(lambda u: f.value(u) ** 2, breaks, mean, std),
-        pair=_cross(f, mean, std, moments.correlation(moments.pair)),
-        batch=_cross(f, mean, std, moments.correlation(moments.batch)),
-    )
+    """Per-channel moments of f(x) for x with ``moments`` under the Gaussian ansatz (module
+    docstring). ``f`` is one of `bnn_init.theory.pointwise`'s functions."""
+    mean, std, rho = moments.channel_mean, np.sqrt(moments.variance()), moments.correlation()
+    if f.pieces is None:
+        return Moments(*_quadrature(f, mean, std, rho))
+    first, second = _first_two(f.pieces, mean, std)
+    return Moments(first, second, _pair_piecewise(f, mean, std, rho))
 
 
 def derivative_moment(moments: Moments, f) -> float:
-    """E[f'(u)^2] under the Gaussian ansatz: the factor by which an elementwise function scales the
-    variance of the back-propagated error (Schoenholz et al. 2017, eq. 15), with f' the derivative
-    training uses (e.g. the straight-through estimator of sign)."""
-    breaks = tuple(getattr(f, "derivative_breaks", f.breaks))
-    mean, std = moments.mean, np.sqrt(moments.variance)
-    return _expect(lambda u: f.derivative(u) ** 2, breaks, mean, std)
+    """E[f'(u)^2] averaged over channels under the Gaussian ansatz: the factor by which an
+    elementwise function scales the variance of the back-propagated error (Schoenholz et al.
+    2017, eq. 15), with f' the derivative training uses (e.g. the straight-through estimator)."""
+    mean, std = moments.channel_mean, np.sqrt(moments.variance())
+    if f.pieces is None:
+        z, w = _HERMITE
+        values = f.derivative(mean[:, None] + std[:, None] * z) ** 2
+        return float(np.mean(values @ (w / np.sqrt(2.0 * np.pi))))
+    _, second = _first_two(f.derivative_pieces, mean, std)
+    return float(np.mean(second))
