@@ -24,16 +24,25 @@ def _fit(model, monitor, n=32):
     return history, [str(w.message) for w in caught if "SignalPropagationMonitor" in str(w.message)]
 
 
-def test_quicknet_trains_with_the_monitor_skipping_its_frozen_blur_pool_kernels(tmp_path):
+def test_quicknet_trains_with_the_monitor_measuring_its_frozen_blur_pool_kernels(tmp_path):
     model = zoo_model("QuickNetSmall")
+    rng = np.random.default_rng(1)
     monitor = SignalPropagationMonitor(
-        np.random.default_rng(1).standard_normal((16, 32, 32, 3)).astype(np.float32),
+        rng.standard_normal((16, 32, 32, 3)).astype(np.float32),
+        rng.integers(0, 10, 16),
         log_dir=str(tmp_path),
     )
     history, said = _fit(model, monitor)
     assert len(history.history["loss"]) == 1
-    assert len(said) == 1 and "skips" in said[0] and "0 trainable weight kernels" in said[0]
-    assert monitor.latest is not None and np.all(monitor.latest["measured"]["q"] > 0)
+    assert said == []
+    names = [layer.name for layer in monitor.monitored_layers]
+    frozen = [i for i, name in enumerate(names) if name.startswith("depthwise_conv2d")]
+    assert len(frozen) == 3  # the blur pools: measured, without kernel gradients
+    measured = monitor.latest["measured"]
+    assert np.all(measured["q"] > 0) and np.all(np.isfinite(measured["grad_var"]))
+    assert np.all(np.isnan(measured["kernel_grad_norm"][frozen]))
+    trained = np.delete(measured["kernel_grad_norm"], frozen)
+    assert np.all(np.isfinite(trained)) and np.all(trained > 0)
 
 
 class Custom(tf.keras.layers.Layer):

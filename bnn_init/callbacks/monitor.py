@@ -19,7 +19,7 @@ from bnn_init.theory.errors import check_integer
 from . import statistics
 from .figure import profile_png
 from .prediction import predict, verdict
-from .probe import Probe, kernel_of, per_example_loss
+from .probe import Probe, is_frozen, kernel_of, per_example_loss
 from .summaries import SummaryWriter, depth_scale_tag, layer_tag
 
 __all__ = ["SignalPropagationMonitor"]
@@ -146,6 +146,7 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
             raise ValueError(f"model {model.name!r} has no layer with a single weight kernel")
         self._layers = monitored
         self._widths = np.array([int(kernel_of(layer).shape[-1]) for layer in monitored])
+        self._frozen = np.array([is_frozen(layer) for layer in monitored])
         if self.theory == "auto":
             self._theory = description.theory
             self._theory_reason = description.reason
@@ -357,6 +358,7 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
             measured["kernel_grad_norm"] = np.array(
                 [statistics.squared_norm(g) for g in out["kernel_grad"]]
             )
+            measured["kernel_grad_norm"][self._frozen] = np.nan  # not trained: no gradient
         kernels = self._probe.kernel_values()
         if self._previous_kernels is not None:
             measured["sign_flips"] = np.array(
@@ -447,7 +449,7 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
             f"{name} of layer {index + 1}"
             for name, values in measured.items()
             for index, value in enumerate(np.atleast_1d(values))
-            if not math.isfinite(value)
+            if not math.isfinite(value) and not (name == "kernel_grad_norm" and self._frozen[index])
         ]
         if bad and not self._warned_non_finite:
             self._warned_non_finite = True
@@ -481,6 +483,7 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
                     layer_tag(index + 1, name): value
                     for name in per_layer
                     for index, value in enumerate(measured[name])
+                    if not (name == "kernel_grad_norm" and self._frozen[index])
                 },
                 **{depth_scale_tag(name): value for name, value in fitted.items()},
             },

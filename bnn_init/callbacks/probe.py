@@ -26,18 +26,26 @@ import tensorflow as tf
 
 from bnn_init.graph.measure import batch_statistics_call, recording, replaced, tensor_moments
 
-__all__ = ["Probe", "kernel_of", "per_example_loss"]
+__all__ = ["Probe", "is_frozen", "kernel_of", "per_example_loss"]
 
 
 def kernel_of(layer):
-    """The layer's single weight kernel (the latent, real-valued variable for Larq layers)."""
-    kernels = [w for w in layer.trainable_weights if len(w.shape) >= 2]
+    """The layer's single weight kernel (the latent, real-valued variable for Larq layers),
+    trainable or frozen (see :func:`is_frozen`)."""
+    kernels = [w for w in layer.weights if len(w.shape) >= 2]
     if len(kernels) != 1:
         raise ValueError(
-            f"layer {layer.name!r} has {len(kernels)} trainable weight kernels (rank >= 2); "
+            f"layer {layer.name!r} has {len(kernels)} weight kernels (rank >= 2); "
             "the monitor needs layers with exactly one"
         )
     return kernels[0]
+
+
+def is_frozen(layer):
+    """True when the layer's kernel is not trained (e.g. QuickNet's blur-pool filters): it is
+    measured without kernel-gradient statistics."""
+    kernel = kernel_of(layer)
+    return not any(w is kernel for w in layer.trainable_weights)
 
 
 def per_example_loss(loss):
