@@ -173,3 +173,39 @@ def test_moments_of_a_tensor():
     assert pair_correlation_from(values) == pytest.approx(
         np.mean(x[:2] * x[2:]) / np.sqrt(np.mean(x[:2] ** 2) * np.mean(x[2:] ** 2))
     )
+
+
+def test_gradient_variances_through_a_residual_binary_block():
+    """E[delta^2] back through sign (straight through), BatchNorm and a residual sum, per
+    channel, against the gradients TensorFlow computes."""
+    tf.keras.utils.set_random_seed(0)
+    inputs = tf.keras.Input((8, 8, 64))
+    x = tf.keras.layers.BatchNormalization()(inputs)
+    y = lq.layers.QuantConv2D(
+        64, 3, padding="same", input_quantizer="ste_sign", kernel_quantizer="ste_sign"
+    )(x)
+    y = tf.keras.layers.BatchNormalization()(y)
+    outputs = tf.keras.layers.Add()([x, y])
+    model = tf.keras.Model(inputs, outputs)
+    theory = GraphTheory(model)
+    rng = np.random.default_rng(4)
+    probe = rng.standard_normal((128, 8, 8, 64)).astype(np.float32)
+    target = rng.standard_normal((128, 8, 8, 64)).astype(np.float32)
+    recorded, tensors = {}, {}
+    with tf.GradientTape() as tape:
+        with recording(theory.graph, theory.maps, recorded, tensors=tensors):
+            out = model(probe, training=False)
+        loss = tf.reduce_sum(out * target)  # delta at the output = target: E[delta^2] = 1
+    keys = list(tensors)
+    grads = tape.gradient(loss, [tensors[k] for k in keys])
+    measured_delta = {
+        k: np.mean(g.numpy() ** 2, axis=(0, 1, 2)) for k, g in zip(keys, grads, strict=True)
+    }
+    recorded[theory.graph.inputs[0]] = tensor_moments(tf.constant(probe))
+    moments = moments_from({k: v.numpy() for k, v in recorded.items()})
+    output = theory.graph.outputs[0]
+    result = theory.backward(moments, {output: measured_delta[output]})
+    first_bn = theory.graph.nodes[0].outputs[0]  # read by the sum and by the binary branch
+    assert np.mean(result.predicted[first_bn]) == pytest.approx(
+        np.mean(measured_delta[first_bn]), rel=0.05
+    )

@@ -2,9 +2,11 @@
 (tests/zoo_monitor_check.py)."""
 
 import pytest
-from zoo_monitor_check import assert_local_theory_holds
+from zoo_monitor_check import assert_local_theory_holds, gradient_agreement
 
 
 @pytest.mark.parametrize("name", ["BiRealNet", "BinaryResNetE18"])
 def test_residual_binary_networks_local_predictions_hold_at_initialisation(tmp_path, name):
-    assert_local_theory_holds(name, tmp_path)
+    monitor = assert_local_theory_holds(name, tmp_path)
+    share, predicted = gradient_agreement(monitor)  # at the epoch's end, after 2 updates
+    assert predicted >= 19 and share >= 0.9

@@ -66,3 +66,12 @@ def assert_local_theory_holds(name, log_dir):
     assert share >= 0.9, f"{name}: {agree} of {predicted} layers agree: {details}"
     chained, _ = read_run(log_dir / "theory")
     assert f"signal_propagation/layer_{depth:02d}/q" in chained
+    return monitor
+
+
+def gradient_agreement(monitor, tolerance=0.10):
+    """Share of the layers with a local gradient prediction at the last log whose E[delta^2] is
+    within ``tolerance`` (relative) of the measured one."""
+    measured, local = monitor.latest["measured"]["grad_var"], monitor.latest["local"]["grad_var"]
+    keep = np.isfinite(local)
+    return float(np.mean(np.abs(local[keep] / measured[keep] - 1.0) <= tolerance)), int(keep.sum())

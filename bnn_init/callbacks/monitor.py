@@ -324,7 +324,7 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
         out = self._probe(self.probe_x, self.probe_y if self._with_labels else None)
         measured = self._statistics(out)
         prediction = self._predict(measured)
-        local, chained = self._graph_predictions(out["moments"])
+        local, chained = self._graph_predictions(out["moments"], out["delta_square"], measured)
         fitted = self._fit(measured)
         self._check_finite(step, measured)
         self._check_band(step, measured, local)
@@ -385,23 +385,39 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
             grad_last = None
         return predict(self._theory, q1, c1, self._widths, grad_last, self._linear_range)
 
-    def _graph_predictions(self, recorded):
-        """Local and chained graph-theory predictions of q and c at the monitored layers:
-        {"q": array, "c": array} with NaN where a layer has none, or None without a graph theory.
-        """
+    def _graph_predictions(self, recorded, delta_square, measured):
+        """Local and chained graph-theory predictions at the monitored layers: {"q", "c" and,
+        with labels, "grad_var": arrays} with NaN where a layer has none; (None, None) without a
+        graph theory."""
         if self._graph is None:
             return None, None
         moments = moments_from(recorded)
-        local = self._graph.local(moments)
-        chained = self._graph.chained(moments).moments
+        forward = {"local": self._graph.local(moments), "chained": self._graph.chained(moments)}
         depth = len(self._layers)
-        out = {name: {"q": np.full(depth, np.nan), "c": np.full(depth, np.nan)} for name in "lc"}
+        names = ("q", "c", "grad_var") if "grad_var" in measured else ("q", "c")
+        out = {kind: {name: np.full(depth, np.nan) for name in names} for kind in forward}
         for position, (index, key) in self._nodes.items():
-            for name, predicted in (("l", local.get(index)), ("c", chained.get(key))):
+            for kind, predicted in (
+                ("local", forward["local"].get(index)),
+                ("chained", forward["chained"].moments.get(key)),
+            ):
                 if predicted is not None:
-                    out[name]["q"][position] = predicted.q
-                    out[name]["c"][position] = predicted.c
-        return out["l"], out["c"]
+                    out[kind]["q"][position] = predicted.q
+                    out[kind]["c"][position] = predicted.c
+        if "grad_var" in measured:
+            anchors = {k: v for k, v in delta_square.items() if np.all(np.isfinite(v))}
+            passes = {
+                "local": self._graph.backward(moments, anchors, reanchor="all"),
+                "chained": self._graph.backward(
+                    forward["chained"].moments, anchors, reanchor="broken"
+                ),
+            }
+            for kind, result in passes.items():
+                for position, (_, key) in self._nodes.items():
+                    value = result.predicted.get(key)
+                    if value is not None:
+                        out[kind]["grad_var"][position] = float(np.mean(value))
+        return out["local"], out["chained"]
 
     def _check_band(self, step, measured, local):
         """Say once per layer when a layer whose local prediction held at the first log leaves

@@ -174,14 +174,14 @@ class Probe:
 
         return run
 
-    def _run(self, x):
+    def _run(self, x, tensors=None):
         captured = [None] * len(self.layers)
         recorded = {}
         with contextlib.ExitStack() as stack:
             stack.enter_context(_capturing(self.layers, captured))
             if self.graph_theory is not None:
                 theory = self.graph_theory
-                stack.enter_context(recording(theory.graph, theory.maps, recorded))
+                stack.enter_context(recording(theory.graph, theory.maps, recorded, tensors=tensors))
             else:
                 stack.enter_context(_batch_statistics(self.model))
             y_pred = self.model(x, training=False)
@@ -200,39 +200,65 @@ class Probe:
         return captured, moments
 
     def _backward_pass(self, x, y):
+        tensors = {}
         with tf.GradientTape() as tape:
-            captured, y_pred, moments = self._run(x)
+            captured, y_pred, moments = self._run(x, tensors)
             losses = tf.cast(self.loss(y, y_pred), tf.float32)
             total = tf.reduce_sum(losses)
             examples = tf.cast(tf.shape(losses)[0], tf.float32)
+        graph_tensors = [tensors[key] for key in self.moment_keys if key in tensors]
         grads = tape.gradient(
-            total, captured + self.kernels, unconnected_gradients=tf.UnconnectedGradients.ZERO
+            total,
+            captured + self.kernels + graph_tensors,
+            unconnected_gradients=tf.UnconnectedGradients.ZERO,
         )
         deltas = grads[: len(captured)]
-        kernel_grads = [g / examples for g in grads[len(captured) :]]
-        return captured, deltas, kernel_grads, moments
+        kernel_grads = [
+            g / examples for g in grads[len(captured) : len(captured) + len(self.kernels)]
+        ]
+        tensor_grads = iter(grads[len(captured) + len(self.kernels) :])
+        absent = tf.constant([np.float32(np.nan)])
+        delta_squares = [
+            _channel_mean_square(next(tensor_grads)) if key in tensors else absent
+            for key in self.moment_keys
+        ]
+        return captured, deltas, kernel_grads, moments, delta_squares
 
     def __call__(self, x, y=None):
         """Run the probe; returns numpy arrays {"h": [...], "delta": [...] or None,
         "kernel_grad": [...] or None}, one entry per layer in order, and "moments": {tensor key:
-        vector of `bnn_init.graph.measure.tensor_moments`} (empty without a graph theory)."""
+        vector of `bnn_init.graph.measure.tensor_moments`} and "delta_square": {tensor key:
+        per-channel E[delta^2]} (both empty without a graph theory; the second also without labels)."""
         x = tf.convert_to_tensor(x)
         with self._strategy.scope():
             if y is None or self.loss is None:
                 h, moments = self._forward(x)
-                deltas = kernel_grads = None
+                deltas = kernel_grads = squares = None
             else:
-                h, deltas, kernel_grads, moments = self._backward(x, tf.convert_to_tensor(y))
+                h, deltas, kernel_grads, moments, squares = self._backward(
+                    x, tf.convert_to_tensor(y)
+                )
         return {
             "h": _numpy(h),
             "delta": None if deltas is None else _numpy(deltas),
             "kernel_grad": None if kernel_grads is None else _numpy(kernel_grads),
             "moments": dict(zip(self.moment_keys, _numpy(moments), strict=True)),
+            "delta_square": {}
+            if squares is None
+            else dict(zip(self.moment_keys, _numpy(squares), strict=True)),
         }
 
     def kernel_values(self):
         """The current latent kernels as numpy arrays (for sign-flip ratios)."""
         return [np.asarray(tf.convert_to_tensor(k)) for k in self.kernels]
+
+
+def _channel_mean_square(tensor):
+    """Per-channel (last axis) mean of tensor^2; a rank-1 tensor is one channel."""
+    square = tf.square(tf.cast(tensor, tf.float32))
+    if square.shape.rank == 1:
+        return tf.reshape(tf.reduce_mean(square), [1])
+    return tf.reduce_mean(square, axis=list(range(square.shape.rank - 1)))
 
 
 def _numpy(tensors):

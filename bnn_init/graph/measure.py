@@ -116,30 +116,35 @@ def replaced(layer, name, value):
             object.__delattr__(layer, name)
 
 
-def _recorded_call(call, keys, recorded):
+def _recorded_call(call, keys, recorded, tensors):
     def wrapped(*args, **kwargs):
         outputs = call(*args, **kwargs)
         for key, tensor in zip(keys, tf.nest.flatten(outputs), strict=False):
             if key not in recorded:
                 recorded[key] = tensor_moments(tensor)
+                if tensors is not None:
+                    tensors[key] = tensor
         return outputs
 
     return wrapped
 
 
-def _recorded_activation(activation, key, recorded):
+def _recorded_activation(activation, key, recorded, tensors):
     def wrapped(tensor):
         if key not in recorded:
             recorded[key] = tensor_moments(tensor)
+            if tensors is not None:
+                tensors[key] = tensor
         return activation(tensor)
 
     return wrapped
 
 
 @contextlib.contextmanager
-def recording(graph, maps, recorded: dict, batch_statistics: bool = True):
+def recording(graph, maps, recorded: dict, batch_statistics: bool = True, tensors=None):
     """While the model runs: record the moments of every node's output (and of the pre-activation
-    of layers with a mapped activation) into ``recorded[key]``; BatchNorm with batch statistics
+    of layers with a mapped activation) into ``recorded[key]``, and the tensors themselves into
+    ``tensors[key]`` when a dict is given (for their gradients); BatchNorm with batch statistics
     when ``batch_statistics``. The first call of a shared layer is the one recorded."""
     with contextlib.ExitStack() as stack:
         for node, node_map in zip(graph.nodes, maps, strict=True):
@@ -148,13 +153,15 @@ def recording(graph, maps, recorded: dict, batch_statistics: bool = True):
             if batch_statistics and type(layer).__name__ == "BatchNormalization":
                 call = batch_statistics_call(layer)
             stack.enter_context(
-                replaced(layer, "call", _recorded_call(call, node.outputs, recorded))
+                replaced(layer, "call", _recorded_call(call, node.outputs, recorded, tensors))
             )
             pre = pre_activation_key(node, node_map)
             if isinstance(node_map, NodeMap) and pre not in node.outputs:
                 stack.enter_context(
                     replaced(
-                        layer, "activation", _recorded_activation(layer.activation, pre, recorded)
+                        layer,
+                        "activation",
+                        _recorded_activation(layer.activation, pre, recorded, tensors),
                     )
                 )
         yield

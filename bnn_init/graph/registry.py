@@ -209,16 +209,13 @@ def _weight_layer(layer, node):
             return Unmapped("the input's spatial size is not static")
         inside = _inside(layer, spatial, w.shape[:-2])
         positions_ratio = inside.shape[0] / float(np.prod(spatial))
-    coverage = np.ones(full.shape[0]) if inside is None else inside.mean(axis=0)
-    # outputs each input unit feeds, times their E[W^2]
-    back = float(np.einsum("t,tio->i", coverage, full**2).mean()) * positions_ratio
     bias = _numpy(layer.bias) if getattr(layer, "use_bias", False) else None
     linear = Linear(
         kernel=full,
         bias=bias,
         inside=inside,
         pad_value=float(getattr(layer, "pad_values", 0.0)) if padding == "same" else 0.0,
-        back_square=back,
+        positions_ratio=positions_ratio,
     )
     return NodeMap(Chain((*pre, linear)), activation, weight_layer=True)
 

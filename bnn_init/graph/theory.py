@@ -25,12 +25,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from bnn_init.theory.maps import Add
 
 from .registry import NodeMap, Unmapped, map_for
 from .walk import walk
 
-__all__ = ["Chained", "GraphTheory", "pre_activation_key"]
+__all__ = ["Backward", "Chained", "GraphTheory", "pre_activation_key"]
 
 
 def pre_activation_key(node, node_map):
@@ -52,6 +54,17 @@ class Chained:
 
     moments: dict
     reanchored: tuple
+
+
+@dataclass(frozen=True)
+class Backward:
+    """Per-channel error-signal variances E[delta^2] per tensor key from a backward pass:
+    ``predicted`` (what
+    the maps give from the layers downstream, before any re-anchoring at that key) and
+    ``used`` (what was propagated further upstream)."""
+
+    predicted: dict
+    used: dict
 
 
 class GraphTheory:
@@ -182,3 +195,51 @@ class GraphTheory:
             for key in node.outputs:
                 state[key] = measured.get(key)
         return Chained(state, tuple(reanchored))
+
+    def backward(self, moments: dict, anchors: dict, reanchor="broken") -> Backward:
+        """E[delta^2] of every tensor from the output side, through each map's backward factor
+        (gradient independence, Schoenholz et al. 2017, sec. 4; a tensor read by several layers
+        gets the sum of their contributions).
+
+        Args:
+            moments: {key: Moments} at which the backward factors are evaluated (measured for
+                local predictions, chained for chained ones).
+            anchors: {key: measured per-channel E[delta^2]}.
+            reanchor: "broken" re-anchors a key on its anchor only where the pass has no
+                prediction (downstream of a layer without a map, or the last layer);
+                "all" re-anchors every anchored key (local predictions: each layer from the
+                measured ones just downstream).
+        """
+        total, broken = {}, set()
+        predicted, used = {}, {}
+
+        def settle(key):
+            value = None if key in broken else total.get(key)
+            predicted[key] = value
+            if key in anchors and (reanchor == "all" or value is None):
+                value = anchors[key]
+            used[key] = value
+            return value
+
+        for node, node_map in zip(reversed(self.graph.nodes), reversed(self.maps), strict=True):
+            out = settle(node.outputs[0])
+            pre_key = pre_activation_key(node, node_map)
+            inputs = [moments.get(key) for key in node.inputs]
+            if (
+                isinstance(node_map, Unmapped)
+                or out is None
+                or any(m is None for m in inputs)
+                or moments.get(pre_key) is None
+            ):
+                broken.update(node.inputs)
+                continue
+            pre = out
+            if pre_key != node.outputs[0]:
+                (total[pre_key],) = node_map.activation.backward(out, moments[pre_key])
+                pre = settle(pre_key)
+                if pre is None:
+                    broken.update(node.inputs)
+                    continue
+            for key, delta in zip(node.inputs, node_map.pre.backward(pre, *inputs), strict=True):
+                total[key] = total.get(key, 0.0) + np.asarray(delta, dtype=float)
+        return Backward(predicted, used)

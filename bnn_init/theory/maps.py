@@ -3,8 +3,8 @@ its input (`moments.Moments`) in the forward pass, and the variance of the error
 backward pass.
 
 Each map is a small immutable object with ``forward(*inputs) -> Moments`` and
-``backward(*inputs) -> tuple`` (one factor per input: E[delta_in^2] = factor E[delta_out^2] per
-unit, under the gradient-independence assumption of Schoenholz et al. 2017, sec. 4). Maps compose
+``backward(delta, *inputs) -> tuple``: from the per-channel E[delta^2] of the output error signal,
+that of each input (gradient-independence assumption of Schoenholz et al. 2017, sec. 4). Maps compose
 with :class:`Chain`; a graph of them describes a whole network (``bnn_init.graph``).
 
 Example: one Bi-Real block, x + BN(conv(sign(x))), at initialisation (kernel +-1, fan-in 576):
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .moments import Moments, derivative_moment, pointwise
+from .moments import Moments, channel_derivative_moment, pointwise
 
 _FIELDS = ("channel_mean", "channel_q", "channel_pair")
 
@@ -66,8 +66,9 @@ class RandomLinear:
         s_w, s_b = self.weight_square, self.bias_square
         return Moments.uniform(0.0, s_w * x.q + s_b, s_w * x.pair + s_b)
 
-    def backward(self, x: Moments):
-        return (self.weight_square if self.back_square is None else self.back_square,)
+    def backward(self, delta, x: Moments):
+        factor = self.weight_square if self.back_square is None else self.back_square
+        return (np.full(x.channels, factor * float(np.mean(delta))),)
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,15 +86,16 @@ class Linear:
         Var_o = sum_{t,i} f_t W_tio^2 (q_i - m_i^2) + Var_p[m_o(p)],
         Cov_o = sum_{t,i} f_t W_tio^2 (pair_i - m_i^2) + Var_p[m_o(p)],
         q_o = m_o^2 + Var_o,   pair_o = m_o^2 + Cov_o.
-    Backward: E[delta_in^2] = ``back_square`` E[delta_out^2] (outputs each input feeds times
-    E[W^2]; 2017 eq. 15).
+    Backward (Schoenholz et al. 2017, eq. 15, per input channel): E[delta_i^2] = r sum_{t,o} f_t
+    W_tio^2 E[delta_o^2], r = ``positions_ratio`` (output over input positions: each input unit
+    feeds the taps of about r output positions).
     """
 
     kernel: np.ndarray
     bias: np.ndarray | None = None
     inside: np.ndarray | None = None
     pad_value: float = 0.0
-    back_square: float = 1.0
+    positions_ratio: float = 1.0
 
     def forward(self, x: Moments) -> Moments:
         w = np.asarray(self.kernel, dtype=np.float64)
@@ -102,7 +104,9 @@ class Linear:
         mean, variance = x.channel_mean, x.variance()
         covariance = x.channel_pair - x.channel_mean**2
         if mean.size == 1 and w.shape[1] > 1:  # a uniform description of the input
-            mean, variance, covariance = (np.full(w.shape[1], v[0]) for v in (mean, variance, covariance))
+            mean, variance, covariance = (
+                np.full(w.shape[1], v[0]) for v in (mean, variance, covariance)
+            )
         per_tap = np.einsum("tio,i->to", w, mean)
         padded = self.pad_value * w.sum(axis=1)
         bias = 0.0 if self.bias is None else np.asarray(self.bias, dtype=np.float64)
@@ -116,8 +120,12 @@ class Linear:
             channel_mean**2 + covariance @ weights + spread,
         )
 
-    def backward(self, x: Moments):
-        return (self.back_square,)
+    def backward(self, delta, x: Moments):
+        w = np.asarray(self.kernel, dtype=np.float64)
+        coverage = np.ones(w.shape[0]) if self.inside is None else np.mean(self.inside, axis=0)
+        weights = np.einsum("t,tio->io", coverage, w**2)
+        delta_in = weights @ np.broadcast_to(np.asarray(delta, dtype=float), w.shape[2])
+        return (delta_in * self.positions_ratio,)
 
 
 @dataclass(frozen=True)
@@ -130,8 +138,8 @@ class Pointwise:
     def forward(self, x: Moments) -> Moments:
         return pointwise(x, self.function)
 
-    def backward(self, x: Moments):
-        return (derivative_moment(x, self.function),)
+    def backward(self, delta, x: Moments):
+        return (channel_derivative_moment(x, self.function) * delta,)
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,8 +162,8 @@ class Affine:
             a * a * x.channel_pair + 2.0 * a * b * m + b * b,
         )
 
-    def backward(self, x: Moments):
-        return (float(np.mean(np.square(self.scale))),)
+    def backward(self, delta, x: Moments):
+        return (np.square(np.asarray(self.scale, dtype=float)) * delta,)
 
 
 @dataclass(frozen=True, eq=False)
@@ -179,8 +187,10 @@ class BatchNormTraining:
         )
         return Affine(self.gamma, self.beta).forward(normalised)
 
-    def backward(self, x: Moments):
-        return (float(np.mean(np.square(self.gamma) / (x.variance() + self.epsilon))),)
+    def backward(self, delta, x: Moments):
+        return (
+            np.square(np.asarray(self.gamma, dtype=float)) / (x.variance() + self.epsilon) * delta,
+        )
 
 
 @dataclass(frozen=True)
@@ -200,8 +210,8 @@ class Add:
             sum(a[2] for a in arrays) + cross,
         )
 
-    def backward(self, *inputs: Moments):
-        return (1.0,) * len(inputs)
+    def backward(self, delta, *inputs: Moments):
+        return tuple(np.broadcast_to(delta, m.channels) for m in inputs)
 
 
 @dataclass(frozen=True)
@@ -209,12 +219,12 @@ class Concatenate:
     """Channel concatenation: the channels' moments side by side."""
 
     def forward(self, *inputs: Moments) -> Moments:
-        return Moments(
-            *(np.concatenate([getattr(m, name) for m in inputs]) for name in _FIELDS)
-        )
+        return Moments(*(np.concatenate([getattr(m, name) for m in inputs]) for name in _FIELDS))
 
-    def backward(self, *inputs: Moments):
-        return (1.0,) * len(inputs)
+    def backward(self, delta, *inputs: Moments):
+        ends = np.cumsum([m.channels for m in inputs])
+        delta = np.broadcast_to(delta, ends[-1])
+        return tuple(np.split(delta, ends[:-1]))
 
 
 @dataclass(frozen=True)
@@ -227,9 +237,9 @@ class Product:
         (mx, qx, px), (ms, qs, ps) = _broadcast(*inputs)
         return Moments(mx * ms, qx * qs, px * ps)
 
-    def backward(self, *inputs: Moments):
-        x, s = inputs
-        return (s.q, x.q)
+    def backward(self, delta, *inputs: Moments):
+        (_, qx, _), (_, qs, _) = _broadcast(*inputs)
+        return (qs * delta, qx * delta)
 
 
 @dataclass(frozen=True)
@@ -246,8 +256,8 @@ class Dropout:
             return x
         return Moments(x.channel_mean, x.channel_q / (1.0 - self.rate), x.channel_pair)
 
-    def backward(self, x: Moments):
-        return (1.0 / (1.0 - self.rate) if self.training else 1.0,)
+    def backward(self, delta, x: Moments):
+        return ((1.0 / (1.0 - self.rate) if self.training else 1.0) * delta,)
 
 
 @dataclass(frozen=True)
@@ -269,8 +279,8 @@ class Pad:
             f * x.channel_pair + (1.0 - f) * p * p,
         )
 
-    def backward(self, x: Moments):
-        return (1.0,)
+    def backward(self, delta, x: Moments):
+        return (np.broadcast_to(delta, x.channels),)
 
 
 @dataclass(frozen=True)
@@ -283,8 +293,10 @@ class Tile:
     def forward(self, x: Moments) -> Moments:
         return Moments(*(np.tile(getattr(x, name), self.repeats) for name in _FIELDS))
 
-    def backward(self, x: Moments):
-        return (1.0,)
+    def backward(self, delta, x: Moments):
+        return (
+            np.broadcast_to(delta, self.repeats * x.channels).reshape(self.repeats, -1).mean(0),
+        )
 
 
 @dataclass(frozen=True)
@@ -299,9 +311,12 @@ class Chain:
             x = step.forward(x)
         return x
 
-    def backward(self, x: Moments):
-        factor = 1.0
-        for step in self.maps:
-            factor *= step.backward(x)[0]
-            x = step.forward(x)
-        return (factor,)
+    def backward(self, delta, x: Moments):
+        if not self.maps:
+            return (np.broadcast_to(delta, x.channels),)
+        inputs = [x]
+        for step in self.maps[:-1]:
+            inputs.append(step.forward(inputs[-1]))
+        for step, moments in zip(reversed(self.maps), reversed(inputs), strict=True):
+            (delta,) = step.backward(delta, moments)
+        return (delta,)

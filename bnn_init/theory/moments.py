@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
-__all__ = ["Moments", "derivative_moment", "pointwise"]
+__all__ = ["Moments", "channel_derivative_moment", "derivative_moment", "pointwise"]
 
 _RANGE = 8.5  # Gaussian integrals are taken over |z| <= 8.5 (mass outside: 2e-17)
 _LEGENDRE = np.polynomial.legendre.leggauss(16)
@@ -214,14 +214,18 @@ def pointwise(moments: Moments, f) -> Moments:
     return Moments(first, second, _pair_piecewise(f, mean, std, rho))
 
 
-def derivative_moment(moments: Moments, f) -> float:
-    """E[f'(u)^2] averaged over channels under the Gaussian ansatz: the factor by which an
-    elementwise function scales the variance of the back-propagated error (Schoenholz et al.
-    2017, eq. 15), with f' the derivative training uses (e.g. the straight-through estimator)."""
+def channel_derivative_moment(moments: Moments, f):
+    """Per-channel E[f'(u)^2] under the Gaussian ansatz: the factor by which an elementwise
+    function scales the variance of the back-propagated error (Schoenholz et al. 2017, eq. 15),
+    with f' the derivative training uses (e.g. the straight-through estimator)."""
     mean, std = moments.channel_mean, np.sqrt(moments.variance())
     if f.pieces is None:
         z, w = _HERMITE
         values = f.derivative(mean[:, None] + std[:, None] * z) ** 2
-        return float(np.mean(values @ (w / np.sqrt(2.0 * np.pi))))
-    _, second = _first_two(f.derivative_pieces, mean, std)
-    return float(np.mean(second))
+        return values @ (w / np.sqrt(2.0 * np.pi))
+    return _first_two(f.derivative_pieces, mean, std)[1]
+
+
+def derivative_moment(moments: Moments, f) -> float:
+    """`channel_derivative_moment` averaged over channels."""
+    return float(np.mean(channel_derivative_moment(moments, f)))
