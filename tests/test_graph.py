@@ -209,3 +209,34 @@ def test_gradient_variances_through_a_residual_binary_block():
     assert np.mean(result.predicted[first_bn]) == pytest.approx(
         np.mean(measured_delta[first_bn]), rel=0.05
     )
+
+
+def test_describe_reports_every_weight_layer_with_measured_local_and_chained_values():
+    from bnn_init.graph import describe
+
+    tf.keras.utils.set_random_seed(0)
+    inputs = tf.keras.Input((8, 8, 3))
+    x = tf.keras.layers.Conv2D(64, 3, padding="same", name="stem")(inputs)
+    x = tf.keras.layers.BatchNormalization()(x)
+    for _ in range(3):
+        y = lq.layers.QuantConv2D(
+            64, 3, padding="same", input_quantizer="ste_sign", kernel_quantizer="ste_sign"
+        )(x)
+        x = tf.keras.layers.Add()([x, tf.keras.layers.BatchNormalization()(y)])
+    x = tf.keras.layers.GlobalAveragePooling2D()(x)
+    model = tf.keras.Model(inputs, tf.keras.layers.Dense(10, name="head")(x))
+    probe = np.random.default_rng(5).standard_normal((128, 8, 8, 3)).astype(np.float32)
+    description = describe(model, probe)
+    assert [row.name for row in description.layers][0] == "stem"
+    assert len(description.layers) == 5 and description.mapped_weight_share == 1.0
+    for row in description.layers:
+        assert row.local_q == pytest.approx(row.measured_q, rel=0.1)
+        assert row.chained_q == pytest.approx(row.measured_q, rel=0.1)
+    for row in description.layers[:-1]:  # the 10-unit head's c fluctuates by ~0.05 (width 10)
+        assert abs(row.chained_c - row.measured_c) < 0.05
+    assert ("global_average_pooling2d", "no map for a GlobalAveragePooling2D layer") in (
+        description.reanchored
+    )
+    assert "graph theory maps 100% of 5 weight layers" in str(description)
+    with pytest.raises(ValueError, match="x has 1 example"):
+        describe(model, probe[:1])

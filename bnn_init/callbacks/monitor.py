@@ -11,12 +11,11 @@ import numpy as np
 import tensorflow as tf
 
 from bnn_init import theory as mean_field
-from bnn_init.graph import GraphTheory
+from bnn_init.graph import GraphTheory, statistics
 from bnn_init.graph.measure import moments_from
 from bnn_init.graph.theory import pre_activation_key
 from bnn_init.theory.errors import check_integer
 
-from . import statistics
 from .figure import profile_png
 from .prediction import predict, verdict
 from .probe import Probe, is_frozen, kernel_of, per_example_loss
