@@ -339,16 +339,35 @@ def test_bad_arguments_raise_naming_the_parameter():
         monitor.measure()
 
 
+def test_monitor_demo_off_critical_networks_are_too_deep_at_the_default_depth():
+    from bnn_init.callbacks.cli import FULL, QUICK, SETTINGS, SIGMA_B2, R
+    from bnn_init.callbacks.prediction import verdict
+
+    assert FULL["depth"] == QUICK["depth"] == 20
+    for name, scale in SETTINGS.items():
+        theory = (
+            HardTanhBNN.critical(r=R, sigma_b2=SIGMA_B2)
+            if scale is None
+            else HardTanhBNN(r=R, sigma_w2=scale * R**2, sigma_b2=SIGMA_B2)
+        )
+        line = verdict(theory, FULL["depth"])
+        expected = "signals should propagate" if name == "critical" else "too deep to train"
+        assert expected in line, (name, line)
+    assert 3 * SETTINGS["chaotic"] <= QUICK["width"]  # what a uniform kernel allows
+
+
 def test_monitor_demo_cli_writes_the_three_runs(tmp_path, capsys):
     out = tmp_path / "demo"
     assert cli_main(["monitor-demo", "--quick", "--depth", "3", "--out", str(out)]) == 0
     for name in ("critical", "ordered", "chaotic"):
         measured, _ = read_run(out / name / "measured")
         theory, _ = read_run(out / name / "theory")
+        local, _ = read_run(out / name / "theory_local")
         assert (
             "signal_propagation/layer_03/grad_var" in measured
             and "signal_propagation/layer_01/q" in theory
+            and "signal_propagation/layer_02/q" in local
         )
     printed = capsys.readouterr().out
-    assert "HardTanhBNN(r=1.0, sigma_w2=3.0" in printed and "tensorboard --logdir" in printed
+    assert "HardTanhBNN(r=1.0, sigma_w2=20.0" in printed and "tensorboard --logdir" in printed
     assert cli_main(["monitor-demo", "--depth", "1", "--out", str(out)]) == 2

@@ -8,6 +8,9 @@ what the mean-field theory (`bnn_init.theory`, Schoenholz et al. (004)) predicts
     >>> model.fit(x, y, callbacks=[monitor])                                         # doctest: +SKIP
 """
 
+# the measured statistics (pure numpy) live in bnn_init.graph; importable from here as before
+from bnn_init.graph import statistics
+
 from .monitor import SignalPropagationMonitor
 
-__all__ = ["SignalPropagationMonitor"]
+__all__ = ["SignalPropagationMonitor", "statistics"]

@@ -5,9 +5,11 @@ trained on scikit-learn's digits at the edge of chaos and away from it.
     tensorboard --logdir runs/monitor-demo
 
 Three Larq MLPs with ``HardTanh(r=1)`` quantizers and ``HardTanhUniform`` kernels differ only in
-the weight variance: critical (chi_1 = 1), ordered (sigma_w2 = 0.5 r^2) and chaotic
-(sigma_w2 = 3 r^2) (Wang (000), sec. 3; Schoenholz et al. (004), sec. 5). Each writes the runs
-``NAME/measured`` and ``NAME/theory``.
+the weight variance: critical (chi_1 = 1, xi_c infinite), ordered (sigma_w2 = 0.25 r^2: chi_1 =
+0.25, xi_c = 0.72) and chaotic (sigma_w2 = 20 r^2: chi_1 = 3.8, xi_c = 3.0; a uniform kernel
+needs fan_in >= 3 sigma_w2, so the quick width 64 allows at most 21) (Wang (000), sec. 3;
+Schoenholz et al. (004), sec. 5). Both off-critical networks are deeper than 6 xi_c (4.3 and
+17.9) at depth 20, so the monitor's verdict calls them too deep to train. Each writes the runs ``NAME/measured``, ``NAME/theory`` and ``NAME/theory_local``.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from pathlib import Path
 
 COMMAND = "monitor-demo"
 #: run name -> sigma_w2 / r^2 (None: critical)
-SETTINGS = {"critical": None, "ordered": 0.5, "chaotic": 3.0}
+SETTINGS = {"critical": None, "ordered": 0.25, "chaotic": 20.0}
 R, SIGMA_B2 = 1.0, 0.01
 FULL = dict(depth=20, width=256, epochs=5, every_n_steps=5)
-QUICK = dict(depth=8, width=64, epochs=1, every_n_steps=10)
+QUICK = dict(depth=20, width=64, epochs=1, every_n_steps=10)
 
 
 def add_parser(subparsers):
@@ -33,7 +35,7 @@ def add_parser(subparsers):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--out", type=Path, default=Path("runs/monitor-demo"), help="log dir")
-    parser.add_argument("--depth", type=int, default=None, help="layers (20; 8 with --quick)")
+    parser.add_argument("--depth", type=int, default=None, help="layers (20)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs (5; 1 with --quick)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="small, fast run for smoke tests")

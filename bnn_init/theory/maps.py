@@ -96,6 +96,7 @@ class Linear:
     inside: np.ndarray | None = None
     pad_value: float = 0.0
     positions_ratio: float = 1.0
+    backward_reads_input = False  # (`Chain` skips computing its input for the backward pass)
 
     def forward(self, x: Moments) -> Moments:
         w = np.asarray(self.kernel, dtype=np.float64)
@@ -152,6 +153,7 @@ class Affine:
 
     scale: np.ndarray = 1.0
     shift: np.ndarray = 0.0
+    backward_reads_input = False
 
     def forward(self, x: Moments) -> Moments:
         a, b = np.asarray(self.scale, dtype=float), np.asarray(self.shift, dtype=float)
@@ -162,7 +164,7 @@ class Affine:
             a * a * x.channel_pair + 2.0 * a * b * m + b * b,
         )
 
-    def backward(self, delta, x: Moments):
+    def backward(self, delta, x: Moments = None):
         return (np.square(np.asarray(self.scale, dtype=float)) * delta,)
 
 
@@ -314,9 +316,13 @@ class Chain:
     def backward(self, delta, x: Moments):
         if not self.maps:
             return (np.broadcast_to(delta, x.channels),)
+        # the inputs of the steps, computed only as far as a step's backward reads them
+        reads = [getattr(step, "backward_reads_input", True) for step in self.maps]
+        last = max((i for i, read in enumerate(reads) if read), default=0)
         inputs = [x]
-        for step in self.maps[:-1]:
+        for step in self.maps[:last]:
             inputs.append(step.forward(inputs[-1]))
+        inputs += [None] * (len(self.maps) - len(inputs))
         for step, moments in zip(reversed(self.maps), reversed(inputs), strict=True):
             (delta,) = step.backward(delta, moments)
         return (delta,)
