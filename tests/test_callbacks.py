@@ -371,3 +371,14 @@ def test_monitor_demo_cli_writes_the_three_runs(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "HardTanhBNN(r=1.0, sigma_w2=20.0" in printed and "tensorboard --logdir" in printed
     assert cli_main(["monitor-demo", "--depth", "1", "--out", str(out)]) == 2
+
+
+def test_layout_groups_deep_models_into_blocks_of_eight_named_layers():
+    from bnn_init.callbacks.summaries import layout
+
+    names = [f"conv_{i}" for i in range(60)]
+    charts = layout(60, names).category[0].chart
+    assert len(charts) == 8  # 60 layers: 7 blocks of 8 and one of 4
+    assert charts[0].title == "layers 01-08 (conv_0 .. conv_7)"
+    assert charts[-1].multiline.tag[0] == "^signal_propagation/layer_(57|58|59|60)/q$"
+    assert len(layout(16).category[0].chart) == 16  # one chart per layer up to 16

@@ -164,7 +164,7 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
         self._with_labels = self.probe_y is not None and loss is not None
         self._writer = SummaryWriter(self.log_dir) if self.log_dir is not None else None
         if self._writer is not None:
-            self._writer.write_layout(len(monitored))
+            self._writer.write_layout(len(monitored), [layer.name for layer in monitored])
         self._images = []  # pending image renderings (matplotlib runs beside training)
         self._previous_kernels = None
         self._warned_non_finite = False

@@ -42,19 +42,43 @@ def depth_scale_tag(name):
     return f"{PREFIX}/depth_scale/{name}"
 
 
-def layout(depth) -> layout_pb2.Layout:
-    """Custom-scalars layout: one category per quantity with one chart per layer (both runs in each
-    chart), and one for the depth scales."""
-    categories = []
-    for quantity, title in QUANTITIES.items():
-        charts = [
-            layout_pb2.Chart(
-                title=f"layer {layer:02d}",
-                multiline=layout_pb2.MultilineChartContent(tag=[f"^{layer_tag(layer, quantity)}$"]),
-            )
-            for layer in range(1, depth + 1)
-        ]
-        categories.append(layout_pb2.Category(title=f"{PREFIX}: {title}", chart=charts))
+PER_LAYER_CHARTS = 16  # deeper models get one chart per block of BLOCK layers
+BLOCK = 8
+
+
+def _layer_charts(quantity, depth, names):
+    """One chart per layer up to PER_LAYER_CHARTS layers, else one per block of BLOCK layers (a
+    tag regex over the block; the title names its first and last layer)."""
+    if depth <= PER_LAYER_CHARTS:
+        blocks = [(layer, layer) for layer in range(1, depth + 1)]
+    else:
+        blocks = [(s, min(s + BLOCK - 1, depth)) for s in range(1, depth + 1, BLOCK)]
+    charts = []
+    for first, last in blocks:
+        title = f"layer {first:02d}" if first == last else f"layers {first:02d}-{last:02d}"
+        if names is not None:
+            title += f" ({names[first - 1]}" + ("" if first == last else f" .. {names[last - 1]}")
+            title += ")"
+        tags = "|".join(f"{layer:02d}" for layer in range(first, last + 1))
+        pattern = (
+            f"^{layer_tag(first, quantity)}$"
+            if first == last
+            else (f"^{PREFIX}/layer_({tags})/{quantity}$")
+        )
+        charts.append(
+            layout_pb2.Chart(title=title, multiline=layout_pb2.MultilineChartContent(tag=[pattern]))
+        )
+    return charts
+
+
+def layout(depth, names=None) -> layout_pb2.Layout:
+    """Custom-scalars layout: one category per quantity with one chart per layer (all runs in each
+    chart; per block of 8 layers beyond 16 layers, so that 50-100 layers stay readable), and one
+    for the depth scales. ``names``: the monitored layers' names, for the chart titles."""
+    categories = [
+        layout_pb2.Category(title=f"{PREFIX}: {title}", chart=_layer_charts(quantity, depth, names))
+        for quantity, title in QUANTITIES.items()
+    ]
     charts = [
         layout_pb2.Chart(
             title=name,
@@ -91,9 +115,9 @@ class SummaryWriter:
             raise ValueError(f"run={run!r} is not allowed: it must be one of {self.RUNS}")
         return self._writers[run]
 
-    def write_layout(self, depth):
+    def write_layout(self, depth, names=None):
         """The custom-scalars layout (into the ``measured`` run; the plugin merges all runs)."""
-        serialized = custom_scalar_summary.pb(layout(depth)).SerializeToString()
+        serialized = custom_scalar_summary.pb(layout(depth, names)).SerializeToString()
         with self._writer("measured").as_default():
             tf.summary.experimental.write_raw_pb(serialized, step=0)
         self._writer("measured").flush()
