@@ -10,13 +10,13 @@ exported with ``export_lce(..., compare_default=True)`` on the 64 standard-norma
 
 from __future__ import annotations
 
-import re
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from readme_table import has_markers, write_between
 
 import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
 from bnn_init.export import export_lce
@@ -53,15 +53,11 @@ def row(name: str, folder: Path) -> str:
 
 
 def main() -> int:
-    readme = Path(__file__).resolve().parents[1] / "README.md"
-    if START not in readme.read_text() or END not in readme.read_text():
-        print(f"README.md has no {START} ... {END} markers", file=sys.stderr)
+    if not has_markers(START, END):
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         rows = [row(name, Path(tmp)) for name in ZOO_MODELS]
-    text = readme.read_text()  # read again: the run takes minutes
-    table = "\n".join([START, HEADER, *rows, END])
-    readme.write_text(re.sub(re.escape(START) + ".*?" + re.escape(END), table, text, flags=re.S))
+    write_between(START, END, [HEADER, *rows])
     return 0
 
 
