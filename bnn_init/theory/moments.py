@@ -39,7 +39,7 @@ from scipy.special import ndtr
 __all__ = ["Moments", "channel_derivative_moment", "derivative_moment", "pointwise"]
 
 _RANGE = 8.5  # Gaussian integrals are taken over |z| <= 8.5 (mass outside: 2e-17)
-_LEGENDRE = np.polynomial.legendre.leggauss(16)
+_LEGENDRE = np.polynomial.legendre.leggauss(12)
 _FIXED_BREAKS = (-4.5, -2.0, 0.0, 2.0, 4.5)  # split |z| <= 8.5 where the density bends
 _HERMITE = np.polynomial.hermite_e.hermegauss(64)
 _TINY = 1e-12
