@@ -240,3 +240,23 @@ def test_describe_reports_every_weight_layer_with_measured_local_and_chained_val
     assert "graph theory maps 100% of 5 weight layers" in str(description)
     with pytest.raises(ValueError, match="x has 1 example"):
         describe(model, probe[:1])
+
+
+def test_describe_with_moving_statistics_follows_inference_mode_batchnorm():
+    from bnn_init.graph import describe
+
+    tf.keras.utils.set_random_seed(0)
+    inputs = tf.keras.Input((16,))
+    x = tf.keras.layers.Dense(256, name="first")(inputs)
+    bn = tf.keras.layers.BatchNormalization()
+    x = bn(x)
+    outputs = lq.layers.QuantDense(256, input_quantizer="ste_sign", name="binary")(x)
+    model = tf.keras.Model(inputs, outputs)
+    bn.set_weights([np.ones(256), np.zeros(256), np.full(256, 0.5), np.full(256, 4.0)])
+    probe = np.random.default_rng(2).standard_normal((128, 16)).astype(np.float32)
+    moving = describe(model, probe, batch_statistics=False).layers[1]
+    batch = describe(model, probe).layers[1]
+    for row in (moving, batch):
+        assert row.local_q == pytest.approx(row.measured_q, rel=0.1)
+        assert abs(row.local_c - row.measured_c) < 0.05
+    assert moving.measured_c > batch.measured_c + 0.05  # the moving mean shifts every input alike

@@ -81,12 +81,14 @@ class GraphDescription:
         return "\n".join(lines)
 
 
-def describe(model, x) -> GraphDescription:
+def describe(model, x, batch_statistics=True) -> GraphDescription:
     """The graph theory of ``model`` anchored on the probe batch ``x`` (at least 2 examples,
-    paired first half with second half). Raises ValueError for subclassed models."""
+    paired first half with second half), BatchNorm with batch statistics (training mode) or with
+    ``batch_statistics=False`` its moving ones (inference). Raises ValueError for subclassed
+    models."""
     if len(x) < 2:
         raise ValueError(f"x has {len(x)} example(s); the pair correlation needs >= 2")
-    theory = GraphTheory(model)
+    theory = GraphTheory(model, batch_statistics)
     measured, delta_square = _measure_with_readout(model, theory, x)
     local = theory.local(measured)
     chained = theory.chained(measured)
@@ -148,7 +150,9 @@ def _measure_with_readout(model, theory, x):
 
     recorded, tensors = {}, {}
     with tf.GradientTape() as tape:
-        with recording(theory.graph, theory.maps, recorded, tensors=tensors):
+        with recording(
+            theory.graph, theory.maps, recorded, theory.batch_statistics, tensors=tensors
+        ):
             outputs = tf.nest.flatten(model(x, training=False))
         loss = 0.0
         for index, output in enumerate(outputs):

@@ -36,7 +36,14 @@ from bnn_init.theory.maps import (
     Tile,
 )
 
-__all__ = ["NodeMap", "Unmapped", "map_for", "pointwise_for_quantizer", "register_layer"]
+__all__ = [
+    "NodeMap",
+    "Unmapped",
+    "batch_norm_inference",
+    "map_for",
+    "pointwise_for_quantizer",
+    "register_layer",
+]
 
 
 @dataclass(frozen=True)
@@ -244,6 +251,15 @@ def _batch_norm(layer, node):
     gamma = _numpy(layer.gamma) if layer.scale else 1.0
     beta = _numpy(layer.beta) if layer.center else 0.0
     return NodeMap(BatchNormTraining(gamma, beta, float(layer.epsilon)))
+
+
+def batch_norm_inference(layer):
+    """BatchNorm with its moving statistics (inference mode): the per-channel affine map
+    gamma (x - moving mean) / sqrt(moving variance + eps) + beta."""
+    gamma = _numpy(layer.gamma) if layer.scale else 1.0
+    beta = _numpy(layer.beta) if layer.center else 0.0
+    scale = gamma / np.sqrt(_numpy(layer.moving_variance) + float(layer.epsilon))
+    return NodeMap(Affine(scale, beta - scale * _numpy(layer.moving_mean)))
 
 
 @register_layer("CenteredScale")

@@ -29,7 +29,7 @@ import numpy as np
 
 from bnn_init.theory.maps import Add
 
-from .registry import NodeMap, Unmapped, map_for
+from .registry import NodeMap, Unmapped, batch_norm_inference, map_for
 from .walk import walk
 
 __all__ = ["Backward", "Chained", "GraphTheory", "pre_activation_key"]
@@ -68,17 +68,25 @@ class Backward:
 
 
 class GraphTheory:
-    """The composed theory of a functional or Sequential tf-keras ``model`` (module docstring).
+    """The composed theory of a functional or Sequential tf-keras ``model`` (module docstring);
+    BatchNorm with batch statistics (training mode, how the monitor probes) or, with
+    ``batch_statistics=False``, with its moving statistics (inference mode).
 
     Attributes:
         graph: the call graph (`walk.Graph`).
         maps: one `registry.NodeMap` or `registry.Unmapped` per node, in graph order.
     """
 
-    def __init__(self, model):
+    def __init__(self, model, batch_statistics=True):
         self.graph = walk(model)
-        maps = [map_for(node) for node in self.graph.nodes]
+        self.batch_statistics = bool(batch_statistics)
+        maps = [self._map(node) for node in self.graph.nodes]
         self.maps = tuple(self._check_sums(maps))
+
+    def _map(self, node):
+        if not self.batch_statistics and type(node.layer).__name__ == "BatchNormalization":
+            return batch_norm_inference(node.layer)
+        return map_for(node)
 
     # ---------------------------------------------------------------- structure
     def _check_sums(self, maps):
