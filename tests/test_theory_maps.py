@@ -165,3 +165,21 @@ def test_moments_reject_non_finite_and_negative_values():
         Moments(0.0, np.nan, 0.0)
     with pytest.raises(ValueError, match="Moments.channel_q must be >= 0"):
         Moments(0.0, -1.0, 0.0)
+
+
+def test_compositions_reproduce_the_sign_and_tanh_families_and_their_backward_factors():
+    from bnn_init.theory import ContinuousNet, SignNet
+
+    sign_net = SignNet(sigma_b2=0.1)
+    sign_layer = Chain((Pointwise(Sign()), RandomLinear(weight_square=1.0, bias_square=0.1)))
+    tanh_net = ContinuousNet(phi="tanh", sigma_w2=1.7, sigma_b2=0.05)
+    tanh_layer = Chain((Pointwise(Tanh()), RandomLinear(weight_square=1.7, bias_square=0.05)))
+    for q, c in ((0.5, 0.2), (2.0, 0.7), (1.1, -0.3)):
+        x = Moments.uniform(0.0, q, c * q)
+        for family, layer in ((sign_net, sign_layer), (tanh_net, tanh_layer)):
+            out = layer.forward(x)  # tanh: two quadratures, agreeing to ~1e-6
+            assert out.q == pytest.approx(float(family.q_map(q)), rel=1e-5)
+            assert out.c == pytest.approx(float(family.c_map(c, q=q)), abs=1e-5)
+        assert derivative_moment(x, Sign()) == pytest.approx(
+            float(sign_net.backward_factor(q)), rel=1e-9
+        )
