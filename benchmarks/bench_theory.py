@@ -62,7 +62,36 @@ def per_point_seconds():
     return elapsed * SIGMA_W2.size * SIGMA_B2.size / len(points)
 
 
+IMPORT_PROBE = (
+    "import time; s = time.perf_counter(); import bnn_init.theory; print(time.perf_counter() - s)"
+)
+
+
+def import_seconds(repeats=3):
+    """Best wall time of ``import bnn_init.theory`` in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    return min(
+        float(
+            subprocess.run(
+                [sys.executable, "-c", IMPORT_PROBE], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(repeats)
+    )
+
+
 def run():
+    seconds = import_seconds()
+    yield {
+        "bench": "theory_import_wall_time",
+        "value": round(seconds, 3),
+        "unit": "s",
+        "baseline": None,
+        "ratio": None,
+        "target": "< 1 s",
+    }
     value = vectorised_seconds()
     baseline = per_point_seconds()
     yield {

@@ -347,12 +347,9 @@ print(elapsed, ",".join(heavy))
 """
 
 
-def test_import_is_fast_and_does_not_import_tensorflow():
-    times = []
-    for _ in range(2):  # best of two: the first may pay for a cold disk cache
-        out = subprocess.run(
-            [sys.executable, "-c", IMPORT_PROBE], capture_output=True, text=True, check=True
-        ).stdout.split()
-        assert out[1:] == [], f"importing bnn_init.theory imported {out[1]}"
-        times.append(float(out[0]))
-    assert min(times) < 1.0, f"import bnn_init.theory took {min(times):.2f} s"
+def test_import_does_not_import_tensorflow():
+    # its speed (< 1 s) is checked in benchmarks/bench_theory.py: timing has no place in a test
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out[1:] == [], f"importing bnn_init.theory imported {out[1]}"
