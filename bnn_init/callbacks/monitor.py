@@ -415,7 +415,7 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
             }
             for kind, result in passes.items():
                 for position, (_, key) in self._nodes.items():
-                    value = result.predicted.get(key)
+                    value = result.get(key)
                     if value is not None:
                         out[kind]["grad_var"][position] = float(np.mean(value))
         return out["local"], out["chained"]

@@ -24,7 +24,7 @@ import contextlib
 import numpy as np
 import tensorflow as tf
 
-from bnn_init.graph.measure import batch_statistics_call, recording, replaced, tensor_moments
+from bnn_init.graph.measure import batch_statistics_call, recording, replaced
 
 __all__ = ["Probe", "is_frozen", "kernel_of", "per_example_loss"]
 
@@ -181,16 +181,15 @@ class Probe:
             stack.enter_context(_capturing(self.layers, captured))
             if self.graph_theory is not None:
                 theory = self.graph_theory
-                stack.enter_context(recording(theory.graph, theory.maps, recorded, tensors=tensors))
+                stack.enter_context(
+                    recording(theory.graph, theory.maps, recorded, tensors=tensors, inputs=x)
+                )
             else:
                 stack.enter_context(_batch_statistics(self.model))
             y_pred = self.model(x, training=False)
         missing = [layer.name for layer, h in zip(self.layers, captured, strict=True) if h is None]
         if missing:
             raise ValueError(f"layers {missing} are not called by the model's forward pass")
-        if self.graph_theory is not None:
-            for key in self.graph_theory.graph.inputs:
-                recorded[key] = tensor_moments(x)
         absent = tf.fill([5], np.float32(np.nan))
         moments = [recorded.get(key, absent) for key in self.moment_keys]
         return captured, y_pred, moments

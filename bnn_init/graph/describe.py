@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .measure import moments_from, recording, tensor_moments
+from .measure import moments_from, recording
 from .registry import NodeMap
 from .statistics import fit_correlation_depth_scale, fit_gradient_depth_scale
 from .theory import GraphTheory, pre_activation_key
@@ -92,7 +92,7 @@ def describe(model, x, batch_statistics=True) -> GraphDescription:
     measured, delta_square = _measure_with_readout(model, theory, x)
     local = theory.local(measured)
     chained = theory.chained(measured)
-    gradients = theory.backward(chained.moments, delta_square, reanchor="broken").predicted
+    gradients = theory.backward(chained.moments, delta_square, reanchor="broken")
     nan = float("nan")
     rows = []
     for index in theory.weight_nodes:
@@ -151,7 +151,7 @@ def _measure_with_readout(model, theory, x):
     recorded, tensors = {}, {}
     with tf.GradientTape() as tape:
         with recording(
-            theory.graph, theory.maps, recorded, theory.batch_statistics, tensors=tensors
+            theory.graph, theory.maps, recorded, theory.batch_statistics, tensors=tensors, inputs=x
         ):
             outputs = tf.nest.flatten(model(x, training=False))
         loss = 0.0
@@ -160,8 +160,6 @@ def _measure_with_readout(model, theory, x):
             loss += tf.reduce_sum(tf.cast(output, tf.float32) * readout)
     keys = list(tensors)
     grads = tape.gradient(loss, [tensors[k] for k in keys])
-    for key in theory.graph.inputs:
-        recorded[key] = tensor_moments(tf.convert_to_tensor(x))
     moments = moments_from({key: np.asarray(value) for key, value in recorded.items()})
     delta_square = {}
     for key, grad in zip(keys, grads, strict=True):

@@ -141,11 +141,18 @@ def _recorded_activation(activation, key, recorded, tensors):
 
 
 @contextlib.contextmanager
-def recording(graph, maps, recorded: dict, batch_statistics: bool = True, tensors=None):
+def recording(
+    graph, maps, recorded: dict, batch_statistics: bool = True, tensors=None, inputs=None
+):
     """While the model runs: record the moments of every node's output (and of the pre-activation
     of layers with a mapped activation) into ``recorded[key]``, and the tensors themselves into
     ``tensors[key]`` when a dict is given (for their gradients); BatchNorm with batch statistics
-    when ``batch_statistics``. The first call of a shared layer is the one recorded."""
+    when ``batch_statistics``. The first call of a shared layer is the one recorded. ``inputs``:
+    the model's inputs (a tensor, or one per model input), recorded under the graph's input keys.
+    """
+    if inputs is not None:
+        for key, tensor in zip(graph.inputs, tf.nest.flatten(inputs), strict=True):
+            recorded[key] = tensor_moments(tensor)
     with contextlib.ExitStack() as stack:
         for node, node_map in zip(graph.nodes, maps, strict=True):
             layer = node.layer

@@ -32,7 +32,7 @@ from bnn_init.theory.maps import Add
 from .registry import NodeMap, Unmapped, batch_norm_inference, map_for
 from .walk import walk
 
-__all__ = ["Backward", "Chained", "GraphTheory", "pre_activation_key"]
+__all__ = ["Chained", "GraphTheory", "pre_activation_key"]
 
 
 def pre_activation_key(node, node_map):
@@ -54,17 +54,6 @@ class Chained:
 
     moments: dict
     reanchored: tuple
-
-
-@dataclass(frozen=True)
-class Backward:
-    """Per-channel error-signal variances E[delta^2] per tensor key from a backward pass:
-    ``predicted`` (what
-    the maps give from the layers downstream, before any re-anchoring at that key) and
-    ``used`` (what was propagated further upstream)."""
-
-    predicted: dict
-    used: dict
 
 
 class GraphTheory:
@@ -204,10 +193,12 @@ class GraphTheory:
                 state[key] = measured.get(key)
         return Chained(state, tuple(reanchored))
 
-    def backward(self, moments: dict, anchors: dict, reanchor="broken") -> Backward:
-        """E[delta^2] of every tensor from the output side, through each map's backward factor
-        (gradient independence, Schoenholz et al. 2017, sec. 4; a tensor read by several layers
-        gets the sum of their contributions).
+    def backward(self, moments: dict, anchors: dict, reanchor="broken") -> dict:
+        """{key: predicted per-channel E[delta^2], or None} for every layer call's output (and
+        monitored pre-activation): what the maps give from the layers downstream, before any
+        re-anchoring at that key; through each map's backward factor (gradient independence,
+        Schoenholz et al. 2017, sec. 4; a tensor read by several layers gets the sum of their
+        contributions).
 
         Args:
             moments: {key: Moments} at which the backward factors are evaluated (measured for
@@ -218,15 +209,14 @@ class GraphTheory:
                 "all" re-anchors every anchored key (local predictions: each layer from the
                 measured ones just downstream).
         """
-        total, broken = {}, set()
-        predicted, used = {}, {}
+        total, broken, predicted = {}, set(), {}
 
         def settle(key):
+            """The prediction at ``key``, recorded; returns what propagates further upstream."""
             value = None if key in broken else total.get(key)
             predicted[key] = value
             if key in anchors and (reanchor == "all" or value is None):
                 value = anchors[key]
-            used[key] = value
             return value
 
         for node, node_map in zip(reversed(self.graph.nodes), reversed(self.maps), strict=True):
@@ -250,4 +240,4 @@ class GraphTheory:
                     continue
             for key, delta in zip(node.inputs, node_map.pre.backward(pre, *inputs), strict=True):
                 total[key] = total.get(key, 0.0) + np.asarray(delta, dtype=float)
-        return Backward(predicted, used)
+        return predicted
