@@ -35,6 +35,7 @@ from bnn_init.theory.maps import (
     Product,
     Tile,
 )
+from bnn_init.theory.pooling import AveragePool, MaxPool
 
 __all__ = [
     "NodeMap",
@@ -156,12 +157,20 @@ def _inside_along(size, kernel, stride, dilation, padding):
     return (index >= 0) & (index < size)
 
 
-def _inside(layer, spatial, kernel_shape):
-    """(output positions x taps) indicator of a convolution on an input of ``spatial`` size."""
+def _inside(spatial, window, strides, dilations, padding):
+    """(output positions x taps) indicator of a convolution or pooling window on an input of
+    ``spatial`` size."""
     inside = np.ones((1, 1), dtype=bool)
-    for n, k, s, d in zip(spatial, kernel_shape, layer.strides, layer.dilation_rate, strict=True):
-        inside = np.kron(inside, _inside_along(n, k, s, d, layer.padding))
+    for n, k, s, d in zip(spatial, window, strides, dilations, strict=True):
+        inside = np.kron(inside, _inside_along(n, k, s, d, padding))
     return inside.astype(np.float64)
+
+
+def _static_spatial(node):
+    spatial = node.input_shapes[0][1:-1]
+    if any(n is None for n in spatial):
+        raise ValueError("the input's spatial size is not static")
+    return spatial
 
 
 def _dense_kernel(w, depthwise, groups):
@@ -211,10 +220,8 @@ def _weight_layer(layer, node):
     inside, positions_ratio = None, 1.0
     padding = getattr(layer, "padding", "valid")
     if w.ndim > 2:
-        spatial = node.input_shapes[0][1:-1]
-        if any(n is None for n in spatial):
-            return Unmapped("the input's spatial size is not static")
-        inside = _inside(layer, spatial, w.shape[:-2])
+        spatial = _static_spatial(node)
+        inside = _inside(spatial, w.shape[:-2], layer.strides, layer.dilation_rate, padding)
         positions_ratio = inside.shape[0] / float(np.prod(spatial))
     bias = _numpy(layer.bias) if getattr(layer, "use_bias", False) else None
     linear = Linear(
@@ -331,6 +338,32 @@ def _zero_padding(layer, node):
     inner = np.prod(node.input_shapes[0][1:-1])
     outer = np.prod(node.output_shapes[0][1:-1])
     return NodeMap(Pad(coverage=float(inner / outer)))
+
+
+# ---------------------------------------------------------------- pooling
+def _channels_last(layer):
+    if getattr(layer, "data_format", "channels_last") != "channels_last":
+        raise ValueError("channels_first data: the moments are per channel (last axis)")
+
+
+@register_layer(*(f"{kind}Pooling{rank}D" for kind in ("Average", "Max") for rank in (1, 2, 3)))
+def _pooling(layer, node):
+    _channels_last(layer)
+    spatial = _static_spatial(node)
+    inside = _inside(spatial, layer.pool_size, layer.strides, (1,) * len(spatial), layer.padding)
+    pool = AveragePool if type(layer).__name__.startswith("Average") else MaxPool
+    sizes = tuple(int(k) for k in inside.sum(axis=1))
+    return NodeMap(pool(sizes, positions_ratio=inside.shape[0] / float(np.prod(spatial))))
+
+
+@register_layer(
+    *(f"Global{kind}Pooling{rank}D" for kind in ("Average", "Max") for rank in (1, 2, 3))
+)
+def _global_pooling(layer, node):
+    _channels_last(layer)
+    positions = int(np.prod(_static_spatial(node)))
+    pool = AveragePool if type(layer).__name__.startswith("GlobalAverage") else MaxPool
+    return NodeMap(pool((positions,), positions_ratio=1.0 / positions))
 
 
 # ---------------------------------------------------------------- merges

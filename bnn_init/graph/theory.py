@@ -23,11 +23,12 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from bnn_init.theory.maps import Add
+from bnn_init.theory.maps import Add, Pointwise
+from bnn_init.theory.pooling import MaxPool
 
 from .registry import NodeMap, Unmapped, batch_norm_inference, map_for
 from .walk import walk
@@ -64,13 +65,15 @@ class GraphTheory:
     Attributes:
         graph: the call graph (`walk.Graph`).
         maps: one `registry.NodeMap` or `registry.Unmapped` per node, in graph order.
+        inputs: per node, the keys its map reads: the node's inputs, and for max pooling of a
+            nondecreasing function's output f(u) also u (`bnn_init.theory.pooling.MaxPool`).
     """
 
     def __init__(self, model, batch_statistics=True):
         self.graph = walk(model)
         self.batch_statistics = bool(batch_statistics)
-        maps = [self._map(node) for node in self.graph.nodes]
-        self.maps = tuple(self._check_sums(maps))
+        maps = self._check_sums([self._map(node) for node in self.graph.nodes])
+        self.maps, self.inputs = self._max_pools_through_functions(maps)
 
     def _map(self, node):
         if not self.batch_statistics and type(node.layer).__name__ == "BatchNormalization":
@@ -122,6 +125,32 @@ class GraphTheory:
             checked.append(node_map)
         return checked
 
+    def _max_pools_through_functions(self, maps):
+        """(maps, inputs): a max pooling whose input is f(u), f a nondecreasing elementwise map
+        (a layer's own activation, or an activation layer), also reads u."""
+        producers = {key: i for i, node in enumerate(self.graph.nodes) for key in node.outputs}
+        maps, inputs = list(maps), [tuple(node.inputs) for node in self.graph.nodes]
+        for index, (node, node_map) in enumerate(zip(self.graph.nodes, maps, strict=True)):
+            if not (isinstance(node_map, NodeMap) and isinstance(node_map.pre, MaxPool)):
+                continue
+            source = producers.get(node.inputs[0])
+            made = maps[source] if source is not None else None
+            if not isinstance(made, NodeMap):
+                continue
+            producer = self.graph.nodes[source]
+            if made.activation is not None:
+                function, before = made.activation, pre_activation_key(producer, made)
+            elif isinstance(made.pre, Pointwise) and len(producer.inputs) == 1:
+                function, before = made.pre, producer.inputs[0]
+            else:
+                continue
+            if isinstance(function, Pointwise) and getattr(
+                function.function, "nondecreasing", False
+            ):
+                maps[index] = NodeMap(replace(node_map.pre, through=function.function))
+                inputs[index] = (node.inputs[0], before)
+        return tuple(maps), tuple(inputs)
+
     @property
     def weight_nodes(self):
         """Indices of the layer calls with a weight kernel."""
@@ -159,8 +188,8 @@ class GraphTheory:
         """{node index: predicted moments of its monitored tensor} for every mapped layer call
         whose inputs were all measured: its map applied to its measured inputs."""
         predicted = {}
-        for index, (node, node_map) in enumerate(zip(self.graph.nodes, self.maps, strict=True)):
-            inputs = [measured.get(key) for key in node.inputs]
+        for index, node_map in enumerate(self.maps):
+            inputs = [measured.get(key) for key in self.inputs[index]]
             if isinstance(node_map, Unmapped) or any(m is None for m in inputs):
                 continue
             try:
@@ -173,8 +202,8 @@ class GraphTheory:
         """Moments of every tensor composed from the measured model inputs (module docstring)."""
         state = {key: measured.get(key) for key in self.graph.inputs}
         reanchored = []
-        for node, node_map in zip(self.graph.nodes, self.maps, strict=True):
-            inputs = [state.get(key) for key in node.inputs]
+        for node, node_map, keys in zip(self.graph.nodes, self.maps, self.inputs, strict=True):
+            inputs = [state.get(key) for key in keys]
             reason = node_map.reason if isinstance(node_map, Unmapped) else None
             if reason is None and any(m is None for m in inputs):
                 reason = "an input has no prediction"
@@ -219,10 +248,12 @@ class GraphTheory:
                 value = anchors[key]
             return value
 
-        for node, node_map in zip(reversed(self.graph.nodes), reversed(self.maps), strict=True):
+        for node, node_map, keys in zip(
+            reversed(self.graph.nodes), reversed(self.maps), reversed(self.inputs), strict=True
+        ):
             out = settle(node.outputs[0])
             pre_key = pre_activation_key(node, node_map)
-            inputs = [moments.get(key) for key in node.inputs]
+            inputs = [moments.get(key) for key in keys]
             if (
                 isinstance(node_map, Unmapped)
                 or out is None
@@ -238,6 +269,6 @@ class GraphTheory:
                 if pre is None:
                     broken.update(node.inputs)
                     continue
-            for key, delta in zip(node.inputs, node_map.pre.backward(pre, *inputs), strict=True):
+            for key, delta in zip(keys, node_map.pre.backward(pre, *inputs), strict=True):
                 total[key] = total.get(key, 0.0) + np.asarray(delta, dtype=float)
         return predicted

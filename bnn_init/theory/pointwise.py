@@ -65,6 +65,15 @@ class _PiecewiseLinear:
     def derivative(self, u):
         return _evaluate(self.derivative_pieces, u)
 
+    @property
+    def nondecreasing(self) -> bool:
+        """No piece falls and no jump goes down (then max pooling commutes with f)."""
+        ends = [slope * high + intercept for _, high, slope, intercept in self.pieces[:-1]]
+        starts = [slope * low + intercept for low, _, slope, intercept in self.pieces[1:]]
+        return all(p[2] >= 0.0 for p in self.pieces) and all(
+            end <= start + 1e-12 for end, start in zip(ends, starts, strict=True)
+        )
+
 
 @dataclass(frozen=True)
 class Identity(_PiecewiseLinear):
@@ -181,6 +190,7 @@ class Tanh:
     """tanh(u) (integrated by quadrature)."""
 
     pieces = None
+    nondecreasing = True
 
     def value(self, u):
         return np.tanh(np.asarray(u, dtype=float))
@@ -194,6 +204,7 @@ class Sigmoid:
     """1 / (1 + exp(-u)) (squeeze-excite gates; integrated by quadrature)."""
 
     pieces = None
+    nondecreasing = True
 
     def value(self, u):
         return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(u, dtype=float)))
