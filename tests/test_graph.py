@@ -297,6 +297,11 @@ def test_describe_reports_every_weight_layer_with_measured_local_and_chained_val
     assert "graph theory maps 100% of 5 weight layers" in str(description)
     with pytest.raises(ValueError, match="x has 1 example"):
         describe(model, probe[:1])
+    default = describe(model)  # 128 standard-normal inputs of the model's input shape
+    assert default.layers[0].measured_q == pytest.approx(description.layers[0].measured_q, rel=0.1)
+    sequences = tf.keras.Input((None, 3))  # any length: no default probe
+    with pytest.raises(ValueError, match="inputs of unknown size"):
+        describe(tf.keras.Model(sequences, tf.keras.layers.Dense(2)(sequences)))
 
 
 def test_describe_with_moving_statistics_follows_inference_mode_batchnorm():

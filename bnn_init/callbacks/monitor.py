@@ -19,7 +19,7 @@ from bnn_init.theory.errors import check_integer
 from .figure import profile_png
 from .prediction import predict, verdict
 from .probe import Probe, is_frozen, kernel_of, per_example_loss
-from .summaries import SummaryWriter, depth_scale_tag, layer_tag
+from .summaries import SummaryWriter, depth_scale_tag, is_chief, layer_tag
 
 __all__ = ["SignalPropagationMonitor"]
 
@@ -71,7 +71,9 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
             second half).
         probe_y: labels for the probe inputs, or None (no gradient statistics). Gradients use the
             model's compiled loss.
-        log_dir: TensorBoard log directory, or None (Keras ``logs`` only).
+        log_dir: TensorBoard log directory, or None (Keras ``logs`` only). Under
+            ``MultiWorkerMirroredStrategy`` only the chief writes there (every worker measures
+            and fills its own ``logs``).
         theory: ``"auto"``, a `bnn_init.theory` model, or None (measurements only).
         every_n_steps: log every this many training steps (None: never by steps).
         every_n_epochs: log every this many epochs (None: never by epochs).
@@ -162,7 +164,8 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
         self._nodes = self._node_of_layers(monitored)
         self._probe = Probe(model, monitored, loss, self._graph)
         self._with_labels = self.probe_y is not None and loss is not None
-        self._writer = SummaryWriter(self.log_dir) if self.log_dir is not None else None
+        writes = self.log_dir is not None and is_chief(model.distribute_strategy)
+        self._writer = SummaryWriter(self.log_dir) if writes else None
         if self._writer is not None:
             self._writer.write_layout(len(monitored), [layer.name for layer in monitored])
         self._images = []  # pending image renderings (matplotlib runs beside training)

@@ -17,7 +17,15 @@ import tensorflow as tf
 from tensorboard.plugins.custom_scalar import layout_pb2
 from tensorboard.plugins.custom_scalar import summary as custom_scalar_summary
 
-__all__ = ["PREFIX", "QUANTITIES", "SummaryWriter", "depth_scale_tag", "layer_tag", "layout"]
+__all__ = [
+    "PREFIX",
+    "QUANTITIES",
+    "SummaryWriter",
+    "depth_scale_tag",
+    "is_chief",
+    "layer_tag",
+    "layout",
+]
 
 PREFIX = "signal_propagation"
 #: per-layer quantity -> chart title in the custom-scalars layout
@@ -31,6 +39,20 @@ QUANTITIES = {
 }
 DEPTH_SCALES = ("xi_c", "xi_grad")
 IMAGE_TAG = f"{PREFIX}/profile"
+
+
+def is_chief(strategy) -> bool:
+    """Whether this process writes the event files: in multi-worker training
+    (``MultiWorkerMirroredStrategy``) only the chief does, that is the task of type "chief", or
+    worker 0 of a cluster without one; every process of any other strategy writes."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    if resolver is None or task_type is None:
+        return True
+    if task_type == "chief":
+        return True
+    cluster = resolver.cluster_spec().as_dict()
+    return task_type == "worker" and int(resolver.task_id or 0) == 0 and "chief" not in cluster
 
 
 def layer_tag(layer, quantity):

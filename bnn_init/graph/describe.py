@@ -1,4 +1,5 @@
-"""``describe(model, x)``: what the graph theory says about a Keras model on a probe batch.
+"""``describe(model, x)``: what the graph theory says about a Keras model on a probe batch (by
+default 128 standard-normal inputs).
 
 For every layer with a weight kernel, in graph order: the measured q and c of its pre-activation,
 the local prediction (its map on its measured input) and the chained one (the maps composed from
@@ -12,6 +13,7 @@ input) where gradients have vanished (E[delta^2] below 1e-3 of the last weight l
 
 Example:
     >>> description = describe(model, x_train[:128])          # doctest: +SKIP
+    >>> description = describe(model)                          # doctest: +SKIP
     >>> print(description)                                     # doctest: +SKIP
     QuickNetSmall: graph theory maps 23 of 26 weight layers ...
 """
@@ -21,16 +23,30 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+import tensorflow as tf
 
 from .measure import moments_from, recording
 from .registry import NodeMap
 from .statistics import fit_correlation_depth_scale, fit_gradient_depth_scale
 from .theory import GraphTheory, pre_activation_key
 
-__all__ = ["GraphDescription", "LayerDescription", "describe"]
+__all__ = ["GraphDescription", "LayerDescription", "describe", "standard_normal_probe"]
 
 COLLAPSED = 0.99
 VANISHED = 1e-3
+PROBE = 128  # examples of the default probe batch
+
+
+def standard_normal_probe(model, examples=PROBE, seed=0):
+    """``examples`` standard-normal inputs for each of the model's inputs (float32)."""
+    rng = np.random.default_rng(seed)
+    shapes = [tuple(t.shape[1:]) for t in model.inputs]
+    if any(d is None for shape in shapes for d in shape):
+        raise ValueError(
+            f"model {model.name!r} has inputs of unknown size {shapes}: pass a probe batch x"
+        )
+    probes = [rng.standard_normal((examples, *shape)).astype(np.float32) for shape in shapes]
+    return probes[0] if len(probes) == 1 else probes
 
 
 @dataclass(frozen=True)
@@ -81,13 +97,18 @@ class GraphDescription:
         return "\n".join(lines)
 
 
-def describe(model, x, batch_statistics=True) -> GraphDescription:
+def describe(model, x=None, batch_statistics=True) -> GraphDescription:
     """The graph theory of ``model`` anchored on the probe batch ``x`` (at least 2 examples,
-    paired first half with second half), BatchNorm with batch statistics (training mode) or with
+    paired first half with second half; None: ``PROBE`` standard-normal inputs of the model's
+    input shape, seed 0), BatchNorm with batch statistics (training mode) or with
     ``batch_statistics=False`` its moving ones (inference). Raises ValueError for subclassed
     models."""
-    if len(x) < 2:
-        raise ValueError(f"x has {len(x)} example(s); the pair correlation needs >= 2")
+    if x is None:
+        x = standard_normal_probe(model)
+    if len(tf.nest.flatten(x)[0]) < 2:
+        raise ValueError(
+            f"x has {len(tf.nest.flatten(x)[0])} example(s); the pair correlation needs >= 2"
+        )
     theory = GraphTheory(model, batch_statistics)
     measured, delta_square = _measure_with_readout(model, theory, x)
     local = theory.local(measured)
@@ -146,8 +167,6 @@ def _measure_with_readout(model, theory, x):
     """Moments of every tensor and per-channel E[delta^2] for the error signal of a fixed random
     readout of the outputs (loss sum(y * r), r standard normal, seed 0): what is measured does
     not depend on labels, and only ratios of E[delta^2] are reported."""
-    import tensorflow as tf
-
     recorded, tensors = {}, {}
     with tf.GradientTape() as tape:
         with recording(

@@ -90,6 +90,22 @@ class MeanFieldModel:
         """Whether c = 1 maps to itself (False e.g. with dropout or weight noise)."""
         return np.ones(np.shape(self.sigma_b2), dtype=bool)
 
+    @property
+    def layer(self):
+        """One layer of the family, activation to next pre-activation, as a composition of the
+        graph theory's maps (`theory.maps.Chain`): on moments (mean 0, q, pair c q) its forward
+        gives q_map(q) and c_map(c, q) q_map(q), its backward the backward_factor(q). The
+        closed forms above stay the fast path (slopes, fixed points, phase-diagram grids); the
+        chain composes with the maps of BatchNorm, residual sums and the rest. Needs scalar
+        parameters."""
+        shape = self._shape
+        if shape != ():
+            raise ValueError(f"layer needs scalar parameters; this model spans a grid {shape}")
+        return self._layer()
+
+    def _layer(self):
+        raise NotImplementedError
+
     # ---- correlation map --------------------------------------------------------------------
     @cached_property
     def _correlation_map_at_q_star(self):

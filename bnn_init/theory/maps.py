@@ -55,16 +55,22 @@ def _broadcast(*inputs):
 class RandomLinear:
     """A layer with i.i.d. zero-mean weights of second moment s_w / fan_in and biases of second
     moment s_b (the mean-field layer of Schoenholz et al. 2017, eqs. 3-5): every output channel
-    has q' = s_w q + s_b, pair' = s_w pair + s_b and mean 0, with q, pair averaged over the input's
-    channels. Backward: E[delta_in^2] = ``back_square`` E[delta_out^2] (2017 eq. 15)."""
+    has q' = s_w q + s_b, pair' = s_p pair + s_b and mean 0, with q, pair averaged over the input's
+    channels. ``pair_square`` s_p is the weights' second moment that the two inputs of a pair
+    share: s_w for fixed weights; the second moment of the weight means, sigma_m2, for weights
+    sampled anew for every input (the local reparameterisation of Stamatescu et al. 2019,
+    eqs. 19-21). Backward: E[delta_in^2] = ``back_square`` E[delta_out^2] (2017 eq. 15; default s_w).
+    """
 
     weight_square: float
     bias_square: float = 0.0
     back_square: float | None = None
+    pair_square: float | None = None
 
     def forward(self, x: Moments) -> Moments:
         s_w, s_b = self.weight_square, self.bias_square
-        return Moments.uniform(0.0, s_w * x.q + s_b, s_w * x.pair + s_b)
+        s_p = s_w if self.pair_square is None else self.pair_square
+        return Moments.uniform(0.0, s_w * x.q + s_b, s_p * x.pair + s_b)
 
     def backward(self, delta, x: Moments):
         factor = self.weight_square if self.back_square is None else self.back_square

@@ -8,9 +8,12 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import ndtr
 
+from . import maps
+from . import pointwise as fn
 from .activations import ACTIVATIONS, SIGN_NEURON_KAPPA, Erf, HardTanh, Sign, get_activation
 from .base import MeanFieldModel, _scalar
 from .errors import NoCriticalPoint, check_choice, check_range
+from .stochastic import NoiseNormalisedLinear, StochasticBinary
 
 
 def _param(name, value, **bounds):
@@ -114,6 +117,19 @@ class ContinuousNet(_WeightVarianceModel):
     def _unit_correlation_is_fixed(self):
         return self.dropout_rate == 0.0
 
+    def _layer(self):
+        if self.phi == "erf":
+            phi = fn.Erf(self.activation.kappa)
+        else:
+            phi = {"tanh": fn.Tanh(), "hard_tanh": fn.Clip(-1.0, 1.0)}[self.phi]
+        return maps.Chain(
+            (
+                maps.Pointwise(phi),
+                maps.Dropout(self.dropout_rate, training=True),
+                maps.RandomLinear(self.sigma_w2, self.sigma_b2),
+            )
+        )
+
     @classmethod
     def critical(cls, phi="tanh", sigma_b2=0.0, dropout_rate=0.0):
         """The model with chi_1 = 1 (edge of chaos, 004 sec. 2). With dropout chi_1 = 1 is still
@@ -161,6 +177,15 @@ class HardTanhBNN(_WeightVarianceModel):
     def _parameters(self):
         return dict(r=self.r, sigma_w2=self.sigma_w2, sigma_b2=self.sigma_b2)
 
+    def _layer(self):
+        return maps.Chain(
+            (
+                maps.Affine(1.0 / self.r),
+                maps.Pointwise(fn.Clip(-1.0, 1.0)),
+                maps.RandomLinear(self.sigma_w2, self.sigma_b2),
+            )
+        )
+
     @classmethod
     def critical(cls, r=1.0, sigma_b2=0.0):
         """Edge of chaos: sigma_w2 with chi_1 = 1 (ERRATA 1); equals r^2 at sigma_b2 = 0."""
@@ -205,6 +230,14 @@ class DeterministicSurrogate(MeanFieldModel):
 
     def _parameters(self):
         return dict(sigma_m2=self.sigma_m2, sigma_b2=self.sigma_b2, kappa=self.kappa)
+
+    def _layer(self):
+        return maps.Chain(
+            (
+                maps.Pointwise(fn.Erf(self.kappa)),
+                NoiseNormalisedLinear(self.sigma_m2, self.sigma_b2),
+            )
+        )
 
     def q_map_and_slope(self, q):
         moment, slope = self.activation.second_moment_and_slope(q)
@@ -282,6 +315,13 @@ class LRTSurrogate(MeanFieldModel):
     @property
     def _binary(self):
         return self.neurons == "binary"
+
+    def _layer(self):
+        neuron = StochasticBinary(fn.Tanh()) if self._binary else maps.Pointwise(fn.Tanh())
+        weights = maps.RandomLinear(
+            1.0, self.sigma_b2, back_square=self.sigma_m2, pair_square=self.sigma_m2
+        )
+        return maps.Chain((neuron, weights))
 
     def q_map_and_slope(self, q):
         if self._binary:
@@ -366,6 +406,11 @@ class SignNet(MeanFieldModel):
 
     def backward_factor(self, q):
         return 2.0 * ndtr(self.ste_clip / np.sqrt(np.maximum(q, 1e-300))) - 1.0
+
+    def _layer(self):
+        return maps.Chain(
+            (maps.Pointwise(fn.Sign(ste_clip=self.ste_clip)), maps.RandomLinear(1.0, self.sigma_b2))
+        )
 
     @classmethod
     def critical(cls, sigma_b2=0.0, ste_clip=1.0):

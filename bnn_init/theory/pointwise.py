@@ -4,7 +4,7 @@ Most are piecewise linear and say so by ``pieces``: (low, high, slope, intercept
 slope u + intercept on [low, high). Their Gaussian moments then have closed forms
 (`moments.pointwise`), exact for step functions such as sign and DoReFa. ``derivative_pieces``
 give the derivative training back-propagates (the straight-through estimator for sign,
-Courbariaux et al. 2016). Smooth functions (tanh, sigmoid) have ``pieces = None`` and are
+Courbariaux et al. 2016). Smooth functions (tanh, sigmoid, erf) have ``pieces = None`` and are
 integrated by quadrature.
 
 Example:
@@ -19,12 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import erf
 
 from .errors import check_integer, check_range
 
 __all__ = [
     "Clip",
     "DoReFa",
+    "Erf",
     "Heaviside",
     "Identity",
     "PReLU",
@@ -187,10 +189,11 @@ class Ternary(_PiecewiseLinear):
 
 @dataclass(frozen=True)
 class Tanh:
-    """tanh(u) (integrated by quadrature)."""
+    """tanh(u) (integrated by quadrature, split at its ``bends``)."""
 
     pieces = None
     nondecreasing = True
+    bends = (-2.0, 0.0, 2.0)
 
     def value(self, u):
         return np.tanh(np.asarray(u, dtype=float))
@@ -200,11 +203,33 @@ class Tanh:
 
 
 @dataclass(frozen=True)
+class Erf:
+    """erf(kappa u): the mean of sign(u + noise) for unit Gaussian noise at kappa = 1/sqrt(2)
+    (the deterministic surrogate's neuron, Stamatescu et al. 2019, eq. 12; by quadrature)."""
+
+    kappa: float = 1.0 / np.sqrt(2.0)
+    pieces = None
+    nondecreasing = True
+
+    @property
+    def bends(self):
+        return (-2.0 / self.kappa, 0.0, 2.0 / self.kappa)
+
+    def value(self, u):
+        return erf(self.kappa * np.asarray(u, dtype=float))
+
+    def derivative(self, u):
+        return 2.0 * self.kappa / np.sqrt(np.pi) * np.exp(-((self.kappa * np.asarray(u)) ** 2))
+
+
+@dataclass(frozen=True)
 class Sigmoid:
-    """1 / (1 + exp(-u)) (squeeze-excite gates; integrated by quadrature)."""
+    """1 / (1 + exp(-u)) (squeeze-excite gates; integrated by quadrature, split at its
+    ``bends``)."""
 
     pieces = None
     nondecreasing = True
+    bends = (-4.0, 0.0, 4.0)
 
     def value(self, u):
         return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(u, dtype=float)))
