@@ -234,4 +234,4 @@ def test_a_family_layer_needs_scalar_parameters():
     from bnn_init.theory import SignNet
 
     with pytest.raises(ValueError, match="layer needs scalar parameters"):
-        SignNet(sigma_b2=np.array([0.0, 0.1])).layer
+        _ = SignNet(sigma_b2=np.array([0.0, 0.1])).layer
