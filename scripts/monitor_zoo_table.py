@@ -1,6 +1,6 @@
 """Monitor larq-zoo's architectures and write the README's table of how the graph theory does.
 
-    python scripts/monitor_zoo_table.py        # about 15 minutes on 2 cores
+    python scripts/monitor_zoo_table.py        # about 30 minutes on 2 cores
 
 For each model of the issue's list (random weights, trained-like BatchNorm, 128 standard-normal
 probe inputs with random labels): the monitor's measurement at step 0 (what it logs at train
@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 from readme_table import has_markers, write_between
+from tensorboard.backend.event_processing import event_accumulator
 
 import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
 from bnn_init.callbacks import SignalPropagationMonitor
@@ -61,6 +62,17 @@ def _grad_agree(measured, predicted):
     return int(np.sum(np.abs(ratio - 1) <= 0.10)), int(keep.sum())
 
 
+def _runs_with_last_layer(log_dir, depth):
+    """How many of the three TensorBoard runs hold the last monitored layer's q."""
+    tag = f"signal_propagation/layer_{depth:02d}/q"
+    found = 0
+    for run in ("measured", "theory", "theory_local"):
+        events = event_accumulator.EventAccumulator(f"{log_dir}/{run}")
+        events.Reload()
+        found += tag in events.Tags().get("tensors", [])
+    return found
+
+
 def _cell(counts):
     good, total = counts
     return f"{good} / {total} ({100 * good / max(total, 1):.0f} %)"
@@ -85,7 +97,10 @@ def row(name: str, log_dir: str) -> str:
         warnings.simplefilter("always")
         history = model.fit(x, y, epochs=1, batch_size=64, verbose=0, callbacks=[monitor])
     seconds = time.perf_counter() - start
+    monitor.wait()
+    readable = _runs_with_last_layer(log_dir, len(latest["measured"]["q"]))
     done = "completes" if len(history.history["loss"]) == 1 else "FAILED"
+    done += f", {readable} / 3 runs readable"
     print(f"{name}: {seconds:.0f} s", file=sys.stderr)
     mapped = round(theory.mapped_weight_share * len(weights))
     return (

@@ -13,6 +13,7 @@ from hypothesis import settings  # noqa: E402
 import bnn_init  # noqa: E402, F401
 
 # The same examples on every run: a property test that fails must fail every time (a random draw
-# once found a c* disagreement at one grid point, and the next run passed).
+# once found a c* disagreement one float below criticality, and the next run passed; that case
+# is now fixed and has its own test in test_theory_properties.py).
 settings.register_profile("deterministic", derandomize=True, print_blob=True)
 settings.load_profile("deterministic")

@@ -194,6 +194,21 @@ def test_phase_diagram_equals_per_point_models(family, data):
                 )
 
 
+def test_one_float_below_criticality_is_critical_on_grids_and_points_alike():
+    """At sigma_m2 one float below 1 the LRT surrogate's correlation map is c' = sigma_m2 c to
+    round-off, so any c in [0, 1] solves c' = c: a random draw once found c* = 1 on a phase
+    diagram and 5e-19 for the same point alone. Both now call it critical, as xi_c = inf does."""
+    below = np.nextafter(1.0, 0.0)
+    pd = phase_diagram(
+        LRTSurrogate, neurons="continuous", sigma_m2=np.array([0.5, below]), sigma_b2=np.zeros(1)
+    )
+    point = LRTSurrogate(sigma_m2=below, sigma_b2=0.0, neurons="continuous")
+    assert pd.c_star[1, 0] == point.c_star == 1.0
+    assert pd.xi_c[1, 0] == point.xi_c == np.inf
+    tiny_dropout = ContinuousNet(phi="tanh", sigma_w2=0.5, dropout_rate=1e-300)
+    assert tiny_dropout.c_star == ContinuousNet(phi="tanh", sigma_w2=0.5).c_star == 1.0
+
+
 @pytest.mark.parametrize(
     "cls, axes",
     [

@@ -11,7 +11,7 @@ from scipy.special import ndtr
 from . import maps
 from . import pointwise as fn
 from .activations import ACTIVATIONS, SIGN_NEURON_KAPPA, Erf, HardTanh, Sign, get_activation
-from .base import MeanFieldModel, _scalar
+from .base import CRITICAL_TOLERANCE, MeanFieldModel, _scalar
 from .errors import NoCriticalPoint, check_choice, check_range
 from .stochastic import NoiseNormalisedLinear, StochasticBinary
 
@@ -115,7 +115,8 @@ class ContinuousNet(_WeightVarianceModel):
         return self._chi1_at(q) / self._keep
 
     def _unit_correlation_is_fixed(self):
-        return self.dropout_rate == 0.0
+        # within the tolerance that calls a slope critical: c* and xi_c agree on what is critical
+        return np.asarray(self.dropout_rate) <= CRITICAL_TOLERANCE
 
     def _layer(self):
         if self.phi == "erf":
@@ -339,7 +340,9 @@ class LRTSurrogate(MeanFieldModel):
         return self.sigma_m2 * self.activation.slope_moment(q)
 
     def _unit_correlation_is_fixed(self):
-        return np.logical_and(not self._binary, self.sigma_m2 == 1.0)
+        # sigma_m2 within the tolerance that calls a slope critical (at sigma_m2 = 1 - 1e-16 the
+        # correlation map is c' = sigma_m2 c to round-off, and any c in [0, 1] solves c' = c)
+        return np.logical_and(not self._binary, self.sigma_m2 >= 1.0 - CRITICAL_TOLERANCE)
 
     @classmethod
     def critical(cls, sigma_b2=0.0, neurons="binary"):
