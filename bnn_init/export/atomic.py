@@ -1,4 +1,6 @@
-"""Atomic file writes: temporary file in the target directory, fsync, then rename or link."""
+"""Atomic file writes: temporary file in the target directory, fsync, then rename or link; the file
+gets the permissions the user's umask gives a new file (0644 under the usual 022), not the 0600
+of a temporary file."""
 
 from __future__ import annotations
 
@@ -19,6 +21,13 @@ def check_target(path, overwrite: bool) -> Path:
     return path
 
 
+def _new_file_mode() -> int:
+    """0666 less the process umask (read without changing it for longer than one call)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_bytes(path, data: bytes, overwrite: bool) -> None:
     """Write ``data`` to ``path`` so readers never see a partial file.
 
@@ -28,6 +37,7 @@ def write_bytes(path, data: bytes, overwrite: bool) -> None:
     path = check_target(path, overwrite)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _new_file_mode())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
