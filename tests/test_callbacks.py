@@ -98,6 +98,9 @@ def test_statistics_on_known_arrays():
     h = np.array([[1.0, -1.0, 2.0], [3.0, 0.0, 1.0], [1.0, -1.0, 2.0], [-3.0, 0.0, -1.0]])
     assert statistics.second_moment(h) == pytest.approx(np.mean(h**2))
     assert statistics.pair_correlation(h) == pytest.approx(0.0)  # pairs: c = 1 and c = -1
+    with_dead_pair = np.array([[1.0, 2.0], [0.0, 0.0], [2.0, 4.0], [5.0, 1.0]])
+    assert statistics.pair_correlation(with_dead_pair) == pytest.approx(1.0)  # zero pair left out
+    assert math.isnan(statistics.pair_correlation(np.zeros((4, 3))))
     assert statistics.saturation_fraction(h, 2.0) == pytest.approx(4 / 12)
     assert statistics.gradient_variance(h) == statistics.second_moment(h)
     assert statistics.squared_norm(np.ones((3, 4))) == 12.0

@@ -39,7 +39,8 @@ def pair_correlation(h):
 
     Pairs are example k of the first half of the batch with example k of the second half (an odd
     last example is left out); for convolutions the sum runs over all positions and channels.
-    NaN when a pair has an all-zero pre-activation.
+    Pairs with an all-zero pre-activation (e.g. a squeeze-excite layer behind ReLUs that are all
+    off for that example) have no correlation and are left out; NaN when every pair has one.
     """
     h = _flat(h)
     half = h.shape[0] // 2
@@ -47,8 +48,10 @@ def pair_correlation(h):
         raise ValueError(f"pair correlation needs a batch of at least 2 examples, got {h.shape[0]}")
     a, b = h[:half], h[half : 2 * half]
     norms = np.sqrt(np.sum(a**2, axis=1) * np.sum(b**2, axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return float(np.mean(np.sum(a * b, axis=1) / norms))
+    defined = norms > 0.0
+    if not np.any(defined):
+        return float("nan")
+    return float(np.mean(np.sum(a * b, axis=1)[defined] / norms[defined]))
 
 
 def gradient_variance(delta):
