@@ -44,25 +44,66 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def load_model(path):
-    """Load a Keras model from ``.keras``, ``.h5`` or a SavedModel directory (not compiled)."""
+    """Load a Keras model from ``.keras``, ``.h5`` or a SavedModel directory (not compiled);
+    ValueError naming the file when it is missing or cannot be read as a model."""
     import larq  # noqa: F401  (registers Larq layers and quantizers for deserialisation)
     import tensorflow as tf
 
     path = Path(path)
+    if not path.exists():
+        raise ValueError(f"model_path={str(path)!r}: no such file or directory")
     is_saved_model = path.is_dir() and (path / "saved_model.pb").exists()
     if not (is_saved_model or (path.is_file() and path.suffix in (".keras", ".h5"))):
         raise ValueError(
             f"model_path={str(path)!r}: expected a .keras or .h5 file or a SavedModel directory"
         )
-    return tf.keras.models.load_model(path, compile=False)
+    try:
+        return tf.keras.models.load_model(path, compile=False)
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        raise ValueError(
+            f"model_path={str(path)!r} cannot be read as a Keras model "
+            f"({type(error).__name__}: {first})"
+        ) from None
+
+
+def load_representative_data(path, model):
+    """The ``.npy`` calibration inputs at ``path``, checked against the model's input shape."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"--representative-data {str(path)!r}: no such file")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise ValueError(
+            f"--representative-data {str(path)!r} is not a .npy array ({error})"
+        ) from None
+    expected = tuple(model.input_shape[1:])
+    fits = data.ndim == len(expected) + 1 and all(
+        e is None or e == d for e, d in zip(expected, data.shape[1:], strict=True)
+    )
+    if not fits:
+        raise ValueError(
+            f"--representative-data {str(path)!r} has shape {data.shape}; the model takes "
+            f"(examples, {', '.join('any' if e is None else str(e) for e in expected)})"
+        )
+    return data
 
 
 def run_export(args) -> int:
-    """Run ``bnn-init export``; print the report and return 0."""
+    """Run ``bnn-init export``; print the report and return 0. Bad input (a missing or unreadable
+    file, an existing OUT without --overwrite) raises ValueError before any conversion."""
     from bnn_init.export import export_lce
+    from bnn_init.export.atomic import check_target
 
+    try:
+        check_target(args.out, args.overwrite)
+    except FileExistsError:
+        raise ValueError(f"out={args.out!r} exists; pass --overwrite to replace it") from None
     model = load_model(args.model_path)
-    data = None if args.representative_data is None else np.load(args.representative_data)
+    data = None
+    if args.representative_data is not None:
+        data = load_representative_data(args.representative_data, model)
     report = export_lce(
         model,
         args.out,
