@@ -368,3 +368,13 @@ def test_import_does_not_import_tensorflow():
         [sys.executable, "-c", IMPORT_PROBE], capture_output=True, text=True, check=True
     ).stdout.split()
     assert out[1:] == [], f"importing bnn_init.theory imported {out[1]}"
+
+
+def test_an_unbounded_side_excludes_infinity():
+    """A range shown as (0, inf) does not take inf (``--r inf`` ended in a solver's NaN error);
+    the straight-through clip may be inf (no clipping)."""
+    with pytest.raises(ValueError, match=r"r must lie in \(0, inf\), got inf"):
+        HardTanhBNN(r=np.inf)
+    with pytest.raises(ValueError, match="sigma_b2 must lie in"):
+        SignNet(sigma_b2=np.inf)
+    assert SignNet(ste_clip=np.inf).backward_factor(1.0) == 1.0

@@ -30,13 +30,19 @@ def _describe(value) -> str:
 def check_range(name: str, value, *, low=None, high=None, low_open=False, high_open=False):
     """Return ``value`` as a float array after checking ``low <= value <= high`` elementwise.
 
-    Raises ValueError naming the parameter, its value and the allowed range; NaN is never allowed.
+    Raises ValueError naming the parameter, its value and the allowed range; NaN is never allowed,
+    nor an infinity on a side without a bound (the range then reads "(.., inf)"; pass
+    ``high=np.inf`` to allow +inf).
     """
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}") from None
     bad = np.isnan(arr)
+    if low is None:
+        bad |= arr == -np.inf
+    if high is None:
+        bad |= arr == np.inf
     if low is not None:
         bad |= arr <= low if low_open else arr < low
     if high is not None:

@@ -388,7 +388,7 @@ class SignNet(MeanFieldModel):
     def __post_init__(self):
         object.__setattr__(self, "sigma_b2", _param("sigma_b2", self.sigma_b2, low=0.0))
         object.__setattr__(
-            self, "ste_clip", _param("ste_clip", self.ste_clip, low=0.0, low_open=True)
+            self, "ste_clip", _param("ste_clip", self.ste_clip, low=0.0, low_open=True, high=np.inf)
         )
         object.__setattr__(self, "activation", Sign())
 

@@ -94,7 +94,7 @@ class Sign(_PiecewiseLinear):
     pieces = ((-_INF, 0.0, 0.0, -1.0), (0.0, _INF, 0.0, 1.0))
 
     def __post_init__(self):
-        check_range("ste_clip", self.ste_clip, low=0.0, low_open=True)
+        check_range("ste_clip", self.ste_clip, low=0.0, low_open=True, high=np.inf)  # inf: no clip
 
     @property
     def derivative_pieces(self):
