@@ -118,7 +118,10 @@ def _accuracy(logits, y) -> float:
 
 
 def run(config: DemoConfig, out: Path, dataset: str = "digits", data_path=None) -> dict:
-    """Run the demo; return the numbers it printed (for tests and scripts)."""
+    """Run the demo; return the numbers it printed (for tests and scripts). ``out`` is a
+    directory, created when missing; ValueError when it is an existing file."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out={str(out)!r} is a file; give a directory (created when missing)")
     import tensorflow as tf
 
     from bnn_init import plotting, theory

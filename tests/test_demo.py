@@ -54,3 +54,14 @@ def test_demo_quick_end_to_end(tmp_path):
     interpreter = lce.testing.Interpreter((out / "bnn.tflite").read_bytes())
     logits = interpreter.predict(np.zeros((2, 64), np.float32))
     assert np.asarray(logits).shape == (2, 10)
+
+
+def test_demo_refuses_an_output_that_is_a_file(tmp_path, capsys):
+    from bnn_init.cli import main
+
+    taken = tmp_path / "results"
+    taken.write_text("mine")
+    assert main(["demo", "--quick", "--out", str(taken)]) == 2
+    err = capsys.readouterr().err
+    assert "is a file; give a directory" in err and "Traceback" not in err
+    assert taken.read_text() == "mine"
