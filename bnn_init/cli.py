@@ -6,7 +6,8 @@
     bnn-init demo
 
 Exit status: 0 on success, 1 when the requested model has no critical point (an answer, printed
-like any other), 2 on bad input (a one-line ``bnn-init: error: ...`` message).
+like any other), 2 on bad input (a one-line ``bnn-init: error: ...`` message). Commands that load
+TensorFlow do so without its native start-up lines (`bnn_init.quiet`); ``--verbose`` keeps them.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ import importlib
 import inspect
 import json
 import math
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from bnn_init import theory
+from bnn_init.quiet import import_tensorflow_quietly
 from bnn_init.theory.activations import ACTIVATIONS
 
 __all__ = ["main"]
@@ -274,7 +275,8 @@ def build_parser(argv=None) -> argparse.ArgumentParser:
         prog="bnn-init",
         description="Mean-field theory of (binary) neural networks: critical initialisation, "
         "depth scales and phase diagrams.",
-        epilog="exit status: 0 ok, 1 no critical point, 2 bad input",
+        epilog="exit status: 0 ok, 1 no critical point, 2 bad input. --verbose (anywhere): "
+        "keep TensorFlow's native start-up and device lines",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -342,9 +344,11 @@ PLUGIN_COMMANDS = {
 def main(argv=None) -> int:
     """Run ``bnn-init`` with ``argv`` (default: sys.argv[1:]); return the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    os.environ.setdefault(
-        "TF_CPP_MIN_LOG_LEVEL", "2"
-    )  # TensorFlow's C++ INFO lines drown the output
+    verbose = "--verbose" in argv  # TensorFlow's native start-up lines too
+    argv = [arg for arg in argv if arg != "--verbose"]
+    asks_help = "-h" in argv or "--help" in argv
+    if argv and argv[0] in PLUGIN_COMMANDS and not (verbose or asks_help):
+        import_tensorflow_quietly()
     parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)

@@ -1,5 +1,10 @@
 """``bnn-init export`` on bad input: exit 2 and one line that names the file or option."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -54,3 +59,21 @@ def test_bad_files_and_options_give_one_line(tmp_path, capsys, saved_model):
     assert "has shape (8, 5); the model takes (examples, 4)" in err
     assert "representative" in _one_line_error(capsys, ["export", str(saved_model), out, "--int8"])
     assert list(tmp_path.glob("*.tflite")) == [tmp_path / "taken.tflite"]
+
+
+def test_the_command_line_prints_no_tensorflow_start_up_lines(tmp_path):
+    """On a CPU-only machine TensorFlow's native libraries print absl and CUDA notices at import;
+    the command shows only its own line (``--verbose`` keeps them)."""
+    script = Path(sys.executable).with_name("bnn-init")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [str(script), "export", str(tmp_path / "missing.keras"), str(tmp_path / "out.tflite")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"bnn-init: error: model_path={str(tmp_path / 'missing.keras')!r}: no such file or directory"
+    ]
