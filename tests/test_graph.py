@@ -316,3 +316,17 @@ def test_describe_with_moving_statistics_follows_inference_mode_batchnorm():
         assert row.local_q == pytest.approx(row.measured_q, rel=0.1)
         assert abs(row.local_c - row.measured_c) < 0.05
     assert moving.measured_c > batch.measured_c + 0.05  # the moving mean shifts every input alike
+
+
+def test_squeeze_excite_reshape_keeps_channels_and_is_mapped():
+    """GAP -> Reshape((1, 1, C)) -> scale (RealToBinaryNet's squeeze-excite) is mapped end to end;
+    a reshape that mixes channels is not."""
+    inputs = tf.keras.Input((4, 4, 8))
+    gate = tf.keras.layers.GlobalAveragePooling2D()(inputs)
+    gate = tf.keras.layers.Dense(8, activation="sigmoid")(gate)
+    gate = tf.keras.layers.Reshape((1, 1, 8), name="to_gate")(gate)
+    scaled = tf.keras.layers.Multiply()([inputs, gate])
+    mixed = tf.keras.layers.Reshape((2, 2, 32), name="mixing")(scaled)
+    theory = GraphTheory(tf.keras.Model(inputs, mixed))
+    assert [name for name, _ in theory.unmapped()] == ["mixing"]
+    assert "mixes channels" in theory.unmapped()[0][1]
