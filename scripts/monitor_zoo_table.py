@@ -13,12 +13,12 @@ E[delta^2] agrees within 10 %. The part of README.md between ``<!-- monitor:star
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
-from readme_table import has_markers, write_between
+from readme_table import replace_table
 from tensorboard.backend.event_processing import event_accumulator
 
 import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
@@ -78,7 +78,8 @@ def _cell(counts):
     return f"{good} / {total} ({100 * good / max(total, 1):.0f} %)"
 
 
-def row(name: str, log_dir: str) -> str:
+def row(name: str, folder: Path) -> str:
+    log_dir = str(folder / name)
     model = zoo_model(name)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((PROBE, *model.input_shape[1:])).astype(np.float32)
@@ -112,14 +113,5 @@ def row(name: str, log_dir: str) -> str:
     )
 
 
-def main() -> int:
-    if not has_markers(START, END):
-        return 2
-    with tempfile.TemporaryDirectory() as tmp:
-        rows = [row(name, f"{tmp}/{name}") for name in MODELS]
-    write_between(START, END, [HEADER, *rows])
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(replace_table(START, END, HEADER, row, MODELS))

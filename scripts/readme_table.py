@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -23,3 +24,14 @@ def write_between(start: str, end: str, lines: list) -> None:
     table = "\n".join([start, *lines, end])
     text = README.read_text()
     README.write_text(re.sub(re.escape(start) + ".*?" + re.escape(end), table, text, flags=re.S))
+
+
+def replace_table(start: str, end: str, header: str, row, names) -> int:
+    """Write ``header`` and ``row(name, folder)`` for each of ``names`` between the markers,
+    ``folder`` a temporary directory for what the rows write; exit status 2 without markers."""
+    if not has_markers(start, end):
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = [row(name, Path(tmp)) for name in names]
+    write_between(start, end, [header, *rows])
+    return 0

@@ -11,12 +11,11 @@ exported with ``export_lce(..., compare_default=True)`` on the 64 standard-norma
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from readme_table import has_markers, write_between
+from readme_table import replace_table
 
 import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
 from bnn_init.export import export_lce
@@ -52,14 +51,5 @@ def row(name: str, folder: Path) -> str:
     )
 
 
-def main() -> int:
-    if not has_markers(START, END):
-        return 2
-    with tempfile.TemporaryDirectory() as tmp:
-        rows = [row(name, Path(tmp)) for name in ZOO_MODELS]
-    write_between(START, END, [HEADER, *rows])
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(replace_table(START, END, HEADER, row, ZOO_MODELS))
