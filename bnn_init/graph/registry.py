@@ -326,12 +326,8 @@ def _dropout(layer, node):
 @register_layer("Flatten", "Reshape")
 def _flatten(layer, node):
     before, after = node.input_shapes[0], node.output_shapes[0]
-    positions = [
-        None if None in shape[1:-1] else int(np.prod(shape[1:-1])) for shape in (before, after)
-    ]
-    same_positions = positions[0] is not None and positions[0] == positions[1]
-    if before[-1] == after[-1] and (tuple(before) == tuple(after) or same_positions):
-        return NodeMap(Chain(()))  # channels kept, positions rearranged (e.g. (C,) -> (1, 1, C))
+    if before[-1] == after[-1]:  # a reshape keeps the size: the positions are rearranged
+        return NodeMap(Chain(()))  # (e.g. squeeze-excite's (C,) -> (1, 1, C))
     if len(after) == 2 and after[-1] == int(np.prod(before[1:])):
         return NodeMap(Tile(int(np.prod(before[1:-1]))))
     return Unmapped(f"a reshape from {before[1:]} to {after[1:]} mixes channels")
