@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bnn_init.theory.errors import first_line
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``export`` sub-command to an ``argparse`` sub-parsers object."""
@@ -60,10 +62,9 @@ def load_model(path):
     try:
         return tf.keras.models.load_model(path, compile=False)
     except (OSError, ValueError, TypeError, KeyError) as error:
-        first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
         raise ValueError(
             f"model_path={str(path)!r} cannot be read as a Keras model "
-            f"({type(error).__name__}: {first})"
+            f"({type(error).__name__}: {first_line(error)[:200]})"
         ) from None
 
 

@@ -25,6 +25,7 @@ from bnn_init.export import atomic, judge, report, rewrite
 from bnn_init.export import int8 as int8_stage
 from bnn_init.export import verify as verify_stage
 from bnn_init.export.job import ExportJob
+from bnn_init.theory.errors import first_line
 
 TARGETS = ("arm", "xcore")
 LCE_CUSTOM_OPS = frozenset({"LceBconv2d", "LceQuantize", "LceDequantize", "LceBMaxPool2d"})
@@ -92,8 +93,7 @@ def _convert(job: ExportJob, convert_model) -> None:
     try:
         job.flatbuffer = convert_model(job.to_convert)
     except Exception as err:  # the converters raise many types; the message is what helps
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(f"model: the {job.converter} converter failed: {first}") from err
+        raise ValueError(f"model: the {job.converter} converter failed: {first_line(err)}") from err
     counts, _ = report.parse(job.flatbuffer)
     unknown = sorted(op for op in counts if op not in LCE_CUSTOM_OPS and not op.isupper())
     if unknown:

@@ -22,6 +22,7 @@ import numpy as np
 
 from bnn_init.quantizer_kinds import quantizer_kind, quantizer_name
 from bnn_init.theory import pointwise as fn
+from bnn_init.theory.errors import first_line
 from bnn_init.theory.maps import (
     Add,
     Affine,
@@ -91,7 +92,7 @@ def map_for(node):
     try:
         return builder(node.layer, node)
     except (ValueError, TypeError, AttributeError) as error:
-        return Unmapped(f"{name}: {str(error).splitlines()[0][:200]}")
+        return Unmapped(f"{name}: {first_line(error)[:200]}")
 
 
 # ---------------------------------------------------------------- elementwise parts

@@ -81,3 +81,10 @@ def check_integer(name: str, value, low: int = 1) -> int:
     if value < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     return int(value)
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message, or its type name when the message is empty
+    (for one-line reports of errors raised by other libraries)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
