@@ -2,21 +2,17 @@
 
 import numpy as np
 import pytest
+from test_theory_maps import _gaussian_pairs
 
 from bnn_init.theory.moments import Moments, channel_derivative_moment, pointwise
 from bnn_init.theory.pointwise import ReLU
 from bnn_init.theory.pooling import AveragePool, MaxPool, max_moments, max_pair_moment
 
 
-def _windows(mean, variance, rho, k, units=400_000, seed=0):
-    """A channel's values on a pair of inputs at the k positions of ``units`` windows:
-    Gaussian, independent between positions, correlation rho between the pair."""
-    rng = np.random.default_rng(seed)
-    shared = rng.standard_normal((units, k))
-    own = rng.standard_normal((units, k))
-    a = mean + np.sqrt(variance) * shared
-    b = mean + np.sqrt(variance) * (rho * shared + np.sqrt(1 - rho**2) * own)
-    return a, b
+def _windows(mean, variance, rho, k):
+    """A channel's values on a pair of inputs at the k positions of 400k windows: Gaussian,
+    independent between positions, correlation rho between the pair."""
+    return _gaussian_pairs(mean, variance, rho, units=(400_000, k))
 
 
 def test_maximum_of_standard_normals_has_the_known_moments():

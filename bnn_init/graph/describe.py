@@ -105,10 +105,9 @@ def describe(model, x=None, batch_statistics=True) -> GraphDescription:
     models."""
     if x is None:
         x = standard_normal_probe(model)
-    if len(tf.nest.flatten(x)[0]) < 2:
-        raise ValueError(
-            f"x has {len(tf.nest.flatten(x)[0])} example(s); the pair correlation needs >= 2"
-        )
+    examples = len(tf.nest.flatten(x)[0])
+    if examples < 2:
+        raise ValueError(f"x has {examples} example(s); the pair correlation needs >= 2")
     theory = GraphTheory(model, batch_statistics)
     measured, delta_square = _measure_with_readout(model, theory, x)
     local = theory.local(measured)
