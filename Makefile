@@ -4,14 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint reproduce clean
+.PHONY: demo test bench lint reproduce docs dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -c constraints.txt -e ".[tensorflow-cpu,test,dev]"
+	$(BIN)/python -m pip install -c constraints.txt -e ".[tensorflow-cpu,test,dev,docs]"
 	# larq-zoo's architectures are what the tests export and monitor; its pins predate the
 	# stack, so it installs without them, plus what its modules import.
 	$(BIN)/python -m pip install -c constraints.txt click typeguard tensorflow-datasets
@@ -30,9 +30,19 @@ bench: $(STAMP)
 reproduce: $(STAMP)
 	$(BIN)/python scripts/reproduce_readme.py
 
+docs: $(STAMP)
+	TF_USE_LEGACY_KERAS=1 $(BIN)/mkdocs build --strict
+	@echo "API reference: build/site/index.html"
+
+# sdist and wheel in dist/, checked by twine (the package is not on the index yet).
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist
+	$(BIN)/twine check --strict dist/*
+
 lint: $(STAMP)
 	$(BIN)/ruff check bnn_init tests benchmarks examples scripts
 	$(BIN)/ruff format --check bnn_init tests benchmarks examples scripts
 
 clean:
-	rm -rf $(VENV) build *.egg-info runs
+	rm -rf $(VENV) build dist *.egg-info runs

@@ -1,11 +1,11 @@
 # ruff: noqa: I001  (bnn_init must be imported before TensorFlow: it selects tf-keras)
-"""Cost of a surrogate training step: ``DeterministicSurrogateDense`` (Stamatescu et al. (001),
+"""Cost of a surrogate training step: ``DeterministicSurrogateDense`` (Stamatescu et al. (2019),
 eq. 12: two matmuls, for the mean sum M x and the variance sum M^2 x^2, plus the gradient through
 both) against ``tf.keras.layers.Dense`` of the same shape (batch 256, 1024 -> 1024), each a
 compiled (tf.function) SGD step on a mean-squared loss, timed in turn, best of 7 repeats.
 
 Ratio = surrogate step time / Dense step time; target <= 2.5. An ``LRTSurrogateDense`` step
-(001 eq. 8, plus the noise) is reported against the same baseline.
+(Stamatescu et al. 2019, eq. 8, plus the noise) is reported against the same baseline.
 """
 
 import bnn_init  # noqa: F401  (sets up tf-keras before TensorFlow is imported)

@@ -1,6 +1,6 @@
 # ruff: noqa: I001  (bnn_init must be imported before TensorFlow: it selects tf-keras)
 """MFB-BackProp throughput: samples per second of ``MFBNetwork.fit`` (Algorithm 1 of Soudry &
-Meir, 002, compiled with XLA) against a Keras SGD step with batch size 1 (``model.fit``) on the
+Meir 2013, compiled with XLA) against a Keras SGD step with batch size 1 (``model.fit``) on the
 real-weight network of the same converging architecture, measured side by side.
 
 Ratio = MFB samples/s / Keras steps/s; target >= 1 (an MFB update is no slower than the Keras

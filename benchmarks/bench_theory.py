@@ -3,7 +3,7 @@ linspace(0.5, 4, 200), sigma_b2 in linspace(0, 0.5, 200)), solved at once by
 ``bnn_init.theory.phase_diagram`` (Gauss-Hermite quadrature, vectorised Newton solvers).
 
 Baseline, measured in the same run: the textbook per-point loop, q* by fixed-point iteration of
-q' = sigma_w2 E_q[tanh^2] + sigma_b2 and chi_1 = sigma_w2 E_q*[tanh'^2] (Schoenholz (004) eqs. 3, 7),
+q' = sigma_w2 E_q[tanh^2] + sigma_b2 and chi_1 = sigma_w2 E_q*[tanh'^2] (Schoenholz et al. (2017) eqs. 3, 7),
 every expectation by ``scipy.integrate.quad``, timed on a 20 x 20 subsample of the grid (every
 10th point of each axis) and extrapolated to the 40 000 points. Value = best of 3 wall seconds;
 ratio = baseline / value; target < 0.5 s on one core.

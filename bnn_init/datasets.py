@@ -1,11 +1,11 @@
-"""Data that works offline: the teacher-student task of Soudry & Meir (002, sec. 5),
+"""Data that works offline: the teacher-student task of Soudry & Meir (2013, sec. 5),
 scikit-learn's handwritten digits, MNIST-1D (generated procedurally by ``mnist1d``), and MNIST read
 from files the user already has. Nothing here downloads.
 
 The real-data loaders return ``(x_train, y_train), (x_test, y_test)`` with float32 inputs of shape
 (n, features) and integer labels. ``standardize=True`` centres every feature and scales it to unit
-standard deviation using training-set statistics (002 sec. 5, after LeCun et al. 2012; constant
-features become 0); ``add_bias=True`` appends a constant 1 feature (002: "we added a constant 1
+standard deviation using training-set statistics (Soudry & Meir 2013, sec. 5, after LeCun et al. 2012; constant
+features become 0); ``add_bias=True`` appends a constant 1 feature (Soudry & Meir 2013: "we added a constant 1
 component to the input", giving the 785 inputs of the MNIST network).
 """
 
@@ -21,7 +21,7 @@ from bnn_init.theory.errors import check_integer
 
 
 def teacher_weights(M, seed=None):
-    """The random binary teacher of 002 sec. 5: an ``M x M x 1`` network with weights
+    """The random binary teacher of Soudry & Meir 2013, sec. 5: an ``M x M x 1`` network with weights
     ``w1`` (M, M) and ``w2`` (M,) drawn uniformly from {-1, +1}."""
     M = check_integer("M", M, 1)
     rng = np.random.default_rng(seed)
@@ -31,7 +31,7 @@ def teacher_weights(M, seed=None):
 
 
 def teacher_student(M, n, seed=None, teacher_seed=None):
-    """``n`` samples of the synthetic task of 002 sec. 5: inputs ``x`` uniform on {-1, +1}^M,
+    """``n`` samples of the synthetic task of Soudry & Meir 2013, sec. 5: inputs ``x`` uniform on {-1, +1}^M,
     labels ``y = sign(w2 . sign(w1 x))`` from the random binary teacher
     ``teacher_weights(M, teacher_seed)`` (sign(0) = +1; with odd M there are no ties).
 

@@ -1,6 +1,6 @@
 """The main job, end to end: ``bnn-init demo`` (``make demo``).
 
-1. The theory picks the initialisation of a deep hard-tanh BNN (Wang (000): B_r on weights and
+1. The theory picks the initialisation of a deep hard-tanh BNN (Wang (2018): B_r on weights and
    activations, no BatchNorm) and says, before training, that Keras' default ``glorot_uniform``
    puts the same network in the chaotic phase (chi_1 > 1, xi_c of a few layers).
 2. Both train on offline real data with `SignalPropagationMonitor` writing TensorBoard logs.

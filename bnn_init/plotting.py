@@ -51,7 +51,7 @@ def _points(point) -> dict:
 def phase_diagram_figure(pd, x: str, y: str, point=None, title: str | None = None) -> Figure:
     """Two panels over the (x, y) grid of a phase diagram: chi_1, and the depth scale xi_c.
 
-    chi_1 (the slope of the correlation map at c = 1, Schoenholz et al. (004), eq. 5) is drawn with
+    chi_1 (the slope of the correlation map at c = 1, Schoenholz et al. (2017), eq. 5) is drawn with
     a diverging map centred at 1: ordered phase (chi_1 < 1) blue, chaotic phase red. xi_c (eq. 9),
     the depth over which correlations reach their fixed point, is drawn on a log scale; it is
     infinite on the edge of chaos, shown white. Both panels carry the chi_1 = 1 contour.

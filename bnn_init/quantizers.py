@@ -1,6 +1,6 @@
 """Wang's hard-tanh binarisation B_r as a Larq quantizer.
 
-Wang (000), sec. 2: B_r(x) = -1 for x <= -r, x / r for -r < x < r, +1 for r <= x, with derivative
+Wang (2018), sec. 2: B_r(x) = -1 for x <= -r, x / r for -r < x < r, +1 for r <= x, with derivative
 B_r'(x) = (1 / r) 1_(-r, r)(x). As r -> 0, B_r tends to Sign; at r = 1 it is the clipped identity of
 Courbariaux et al.'s BinaryNet. The mean-field theory of networks that use B_r for weights and
 activations is `bnn_init.theory.HardTanhBNN`; networks that use Larq's ``ste_sign`` are described by
@@ -16,7 +16,7 @@ __all__ = ["HardTanh", "hard_tanh_r"]
 
 
 def hard_tanh_r(x, r=1.0):
-    """B_r(x) = clip(x / r, -1, 1) with gradient (1 / r) 1_(-r, r)(x) (Wang (000), sec. 2).
+    """B_r(x) = clip(x / r, -1, 1) with gradient (1 / r) 1_(-r, r)(x) (Wang (2018), sec. 2).
 
     The gradient is zero at |x| = r exactly, as the indicator of the open interval says.
 
@@ -37,7 +37,7 @@ def hard_tanh_r(x, r=1.0):
 
 @tf.keras.utils.register_keras_serializable(package="bnn_init")
 class HardTanh(Quantizer):
-    """Wang's binarisation B_r(x) = clip(x / r, -1, 1) (Wang (000), sec. 2) as a Larq quantizer.
+    """Wang's binarisation B_r(x) = clip(x / r, -1, 1) (Wang (2018), sec. 2) as a Larq quantizer.
 
     Forward: B_r(x); backward: (1 / r) on (-r, r), zero outside. Use it as ``kernel_quantizer`` and
     ``input_quantizer`` of `larq.layers.QuantDense` / `QuantConv2D`; with kernels drawn by

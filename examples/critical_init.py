@@ -2,7 +2,7 @@
 
 Every QuantDense layer sees its weights and inputs through Wang's B_r(x) = clip(x / r, -1, 1)
 (`bnn_init.quantizers.HardTanh`), and draws its kernel from `CriticalHardTanhNormal`, which solves
-sigma_w2 at chi_1 = 1 with `bnn_init.theory.HardTanhBNN` (Wang (000), sec. 3).
+sigma_w2 at chi_1 = 1 with `bnn_init.theory.HardTanhBNN` (Wang (2018), sec. 3).
 
     python examples/critical_init.py            # depth 20, 30 epochs: test accuracy ~0.98
     python examples/critical_init.py --quick    # depth 10, 3 epochs, a few seconds

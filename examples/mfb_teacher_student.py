@@ -1,7 +1,7 @@
 """MFB-BackProp on Soudry & Meir's teacher-student task, then the MAP binary network in Larq.
 
 A random binary M x M x 1 teacher labels random +-1 inputs; MFBNetwork learns the posterior of
-every binary weight online (Algorithm 1 of 002), and its deterministic (MAP, W = sign(h)) and
+every binary weight online (Algorithm 1 of Soudry & Meir (2013)), and its deterministic (MAP, W = sign(h)) and
 probabilistic (PMFB) predictions are scored on fresh samples from the same teacher:
 
     python examples/mfb_teacher_student.py [--quick]

@@ -6,7 +6,7 @@ The network follows Larq's QuickNet pattern (Bannink et al. 2021) at toy size fo
 and a real-valued classifier. `SignalPropagationMonitor` follows every layer with a single kernel
 in topological order (the residual ``Add`` and BatchNorm have none); `bnn_init.theory.describe`
 reads ``ste_sign`` and picks `SignNet`, a random sign network that is chaotic for every bias
-variance (Stamatescu et al. (001), App. F): the verdict line says so.
+variance (Stamatescu et al. (2019), App. F): the verdict line says so.
 
     python examples/monitor_quicknet.py --out runs/quicknet      # 10 epochs
     python examples/monitor_quicknet.py --quick                  # 1 epoch, a few seconds

@@ -1,9 +1,9 @@
 """Train a deterministic surrogate of a stochastic binary network, then binarise and export it.
 
-Stamatescu et al. (001): the surrogate's kernels are the means M in [-1, 1] of +-1 weights,
+Stamatescu et al. (2019): the surrogate's kernels are the means M in [-1, 1] of +-1 weights,
 initialised near +-1 (`BinaryMeans(0.99)`, sec. 3 and Fig. 2) with phi(h) = erf(kappa h)
 (eq. 12). After training on scikit-learn's digits (offline) the script compares the surrogate with
-its binary counterparts (001 Fig. 2 bottom): the deterministic binary network W = sign(M) with
+its binary counterparts (Stamatescu et al. 2019, Fig. 2 bottom): the deterministic binary network W = sign(M) with
 sign neurons (`to_binary`, a Larq model), single stochastic networks and ensembles of 5 and 100
 (`ensemble_accuracy`), and exports the binary network as a bitpacked Larq Compute Engine
 flatbuffer.
@@ -28,7 +28,7 @@ from bnn_init.initializers import BinaryMeans
 from bnn_init.layers import DeterministicSurrogateDense, ensemble_accuracy, to_binary
 from bnn_init.theory import describe
 
-KAPPA = math.sqrt(math.pi) / 2  # the tanh-matched neuron: chi_1 -> 1 as sigma_m2 -> 1 (ERRATA 7)
+KAPPA = math.sqrt(math.pi) / 2  # the tanh-matched neuron: chi_1 -> 1 as sigma_m2 -> 1 (erratum 7)
 
 
 def build_model(depth, width, sigma_m2, seed):

@@ -159,7 +159,7 @@ def test_probe_pre_activations_and_errors_are_exact():
     assert layers[0].activation is tf.keras.activations.tanh  # restored
 
 
-# ---------------------------------------------------------------- theory agreement (004 Fig. 1, 4)
+# ---------------------------------------------------------------- theory agreement (Schoenholz et al. 2017, Fig. 1, 4)
 def test_critical_hard_tanh_matches_theory_at_step_zero(tmp_path):
     depth, width = 20, 1024
     model = hard_tanh_net(depth, width, inputs=256)

@@ -1,4 +1,4 @@
-"""CenteredScale (Sari et al. (003), Table 2 "centred, fixed scale") against numpy."""
+"""CenteredScale (Sari et al. (2019), Table 2 "centred, fixed scale") against numpy."""
 
 import larq as lq
 import numpy as np

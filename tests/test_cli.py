@@ -56,7 +56,7 @@ def test_critical_hard_tanh_json_matches_theory(capsys):
 def test_critical_hard_tanh_at_zero_bias_is_r_squared(capsys):
     code, answer = run_json(capsys, "critical", "--model", "hard_tanh", "--r", "0.3")
     assert code == 0
-    assert answer["params"]["sigma_w2"] == pytest.approx(0.09, rel=1e-12)  # ERRATA 1
+    assert answer["params"]["sigma_w2"] == pytest.approx(0.09, rel=1e-12)  # erratum 1
 
 
 def test_critical_continuous_text_output(capsys):

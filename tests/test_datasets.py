@@ -1,5 +1,5 @@
 # ruff: noqa: I001  (bnn_init must be imported before TensorFlow: it selects tf-keras)
-"""Offline datasets: the teacher-student task of 002, digits, MNIST-1D and local MNIST files."""
+"""Offline datasets: the teacher-student task of Soudry & Meir (2013), digits, MNIST-1D and local MNIST files."""
 
 import bnn_init  # noqa: F401
 

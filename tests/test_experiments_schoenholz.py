@@ -1,4 +1,4 @@
-"""``schoenholz-depth`` and ``schoenholz-gradients --quick`` (Schoenholz et al. (004))."""
+"""``schoenholz-depth`` and ``schoenholz-gradients --quick`` (Schoenholz et al. (2017))."""
 
 import pytest
 
@@ -31,7 +31,7 @@ def test_depth_structure(depth_result):
 
 
 def test_critical_init_trains_deeper_than_far_from_critical(depth_result, accuracy):
-    """004 Fig. 5: at depth 50 the critical sigma_w2 = 1.76 (sigma_b2 = 0.05) trains while the
+    """Schoenholz et al. 2017, Fig. 5: at depth 50 the critical sigma_w2 = 1.76 (sigma_b2 = 0.05) trains while the
     ordered 0.6 (6 xi_c = 8.9) and the chaotic 4.0 (6 xi_c = 42) do not (measured 0.94 vs 0.11,
     0.10); at depth 10 all train; "trained <=> L <= 6 xi_c" holds in most cells (measured 89 %)."""
     assert accuracy[(1.0, 50, 1.76)] > max(accuracy[(1.0, 50, 0.6)], accuracy[(1.0, 50, 4.0)]) + 0.5
@@ -40,7 +40,7 @@ def test_critical_init_trains_deeper_than_far_from_critical(depth_result, accura
 
 
 def test_dropout_bounds_the_trainable_depth(depth_result, accuracy):
-    """004 Fig. 6: with dropout (keep rate 0.94) xi_c is finite at every sigma_w2, so even the
+    """Schoenholz et al. 2017, Fig. 6: with dropout (keep rate 0.94) xi_c is finite at every sigma_w2, so even the
     critical network stops training at depth 50 (measured 0.21, vs 0.94 without dropout), and
     the deepest trained network stays below the theory's largest 6 xi_c (measured 25 < 37)."""
     panel = depth_result.summary["panels"]["rho=0.94"]
@@ -49,7 +49,7 @@ def test_dropout_bounds_the_trainable_depth(depth_result, accuracy):
 
 
 def test_gradient_depth_scale_matches_xi_grad():
-    """004 Fig. 4: gradients vanish towards the input in the ordered phase and explode in the
+    """Schoenholz et al. 2017, Fig. 4: gradients vanish towards the input in the ordered phase and explode in the
     chaotic phase, over |xi_grad| layers (measured within 20 % of theory at depth 120)."""
     res = schoenholz.gradient_experiment(size="quick", progress_bar=False)
     s = schoenholz.GRADIENT_SIZES["quick"]

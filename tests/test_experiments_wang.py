@@ -1,4 +1,4 @@
-"""``wang-bnn --quick``: Wang (000) Tables 1-2 and Figs. 7-8 in about a minute."""
+"""``wang-bnn --quick``: Wang (2018) Tables 1-2 and Figs. 7-8 in about a minute."""
 
 import pytest
 
@@ -26,7 +26,7 @@ def test_structure(result, tmp_path):
 
 
 def test_hardtanh_case_trains_better_than_sign_case(result):
-    """000 Table 1: case 2 (B_r) ahead of case 1 (Sign) after the first epochs (measured 0.99
+    """Wang 2018, Table 1: case 2 (B_r) ahead of case 1 (Sign) after the first epochs (measured 0.99
     vs 0.12: without BatchNorm the sign network does not train here)."""
     t1 = result.summary["table1"]
     assert t1["hardtanh"][-1] > t1["sign"][-1] + 0.2
@@ -45,7 +45,7 @@ def test_critical_sigma_trains_deep_network_that_far_from_critical_cannot(result
 
 
 def test_small_r_learns_slower_than_r_one(result):
-    """000 Table 2: r = 0.1 trains far worse than r = 1, each at its critical sigma_w2 (measured
+    """Wang 2018, Table 2: r = 0.1 trains far worse than r = 1, each at its critical sigma_w2 (measured
     here 0.32 vs 0.99 after 3 epochs; at default size 0.36 vs 0.985, and 0.16 at the printed
     sigma_w = 0.01). Unlike the paper, r = 0.1 at the critical sigma_w = 0.1 is not frozen."""
     t2 = result.summary["table2"]

@@ -52,7 +52,7 @@ def test_fan_in_follows_keras(shape, expected):
 @pytest.mark.parametrize("shape", [DENSE, CONV])
 def test_critical_normal_variance(r, sigma_b2, shape):
     init = CriticalHardTanhNormal(r=r, sigma_b2=sigma_b2, seed=0)
-    if sigma_b2 == 0.0:  # ERRATA 1: the critical sigma_w2 equals r^2 exactly at sigma_b2 = 0
+    if sigma_b2 == 0.0:  # erratum 1: the critical sigma_w2 equals r^2 exactly at sigma_b2 = 0
         assert init.sigma_w2 == pytest.approx(r**2, rel=1e-6)
     else:
         assert init.sigma_w2 > r**2
@@ -64,7 +64,7 @@ def test_critical_normal_variance(r, sigma_b2, shape):
 
 @pytest.mark.parametrize("n", [100, 1000])
 def test_uniform_is_variance_matched_through_b_r(n):
-    """ERRATA 3: n E[B_r(W)^2] = sigma_w2 (the printed A gives 2.03 at n=100, 4.37 at n=1000)."""
+    """erratum 3: n E[B_r(W)^2] = sigma_w2 (the printed A gives 2.03 at n=100, 4.37 at n=1000)."""
     r = 0.4
     init = HardTanhUniform(r=r, seed=0)
     assert init.sigma_w2 == pytest.approx(r**2, rel=1e-6)

@@ -174,16 +174,16 @@ def sign_net(variance, batch_norm, distribution="uniform"):
 
 
 def test_larq_sign_maps_zero_to_plus_one():
-    """ERRATA 4: Sign(0) = +1, as SignNet assumes."""
+    """erratum 4: Sign(0) = +1, as SignNet assumes."""
     np.testing.assert_array_equal(lq.quantizers.SteSign()(tf.zeros(3)).numpy(), [1.0, 1.0, 1.0])
 
 
 @pytest.mark.parametrize("distribution", ["uniform", "normal"])
 def test_constant_variance_sign_net_with_batch_norm_follows_sign_net(distribution):
-    """Sari et al. (003): in a sign network with BatchNorm the weight scale is irrelevant.
+    """Sari et al. (2019): in a sign network with BatchNorm the weight scale is irrelevant.
 
     Sign discards the latent weights' scale: variances 1e-4 and 1e-1 give the same c^l. What is
-    left is the fan-in: without BatchNorm q^l = N (a sum of N products of +-1, Wang (000) sec. 3.1),
+    left is the fan-in: without BatchNorm q^l = N (a sum of N products of +-1, Wang (2018) sec. 3.1),
     with it q^l = 1 = q* of SignNet(0); c^l follows SignNet(0)'s arcsine map either way.
     128 pairs keep the O(1 / batch) bias of BatchNorm's mean subtraction below 0.01.
     """

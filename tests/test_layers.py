@@ -1,4 +1,4 @@
-"""Surrogate layers (Stamatescu et al. (001), eqs. 7, 8, 12, footnote 2; ERRATA 8) against a
+"""Surrogate layers (Stamatescu et al. (2019), eqs. 7, 8, 12, footnote 2; erratum 8) against a
 plain-numpy implementation of the equations, gradients through the variance path, saving."""
 
 import math
@@ -131,7 +131,7 @@ def test_deterministic_conv_equals_numpy(padding, stride):
 )
 def test_lrt_mean_and_noise_variance_equal_numpy(cls, kwargs):
     """h = mean + sqrt(variance) eps: the inference field is the mean; in training the sampled
-    field has that mean and variance (eps ~ N(0, 1) per example and unit; 001 eq. 8, ERRATA 8)."""
+    field has that mean and variance (eps ~ N(0, 1) per example and unit; Stamatescu et al. 2019, eq. 8, erratum 8)."""
     rng = np.random.default_rng(2)
     conv = cls is LRTSurrogateConv2D
     x = rng.uniform(-1, 1, (1, 5, 5, 3) if conv else (1, 30)).astype(np.float32)
@@ -161,7 +161,7 @@ def test_lrt_input_kind_defaults_follow_the_neurons():
 # ---- gradients ------------------------------------------------------------------------------
 def test_gradient_wrt_means_includes_the_variance_path():
     """d loss / dM by tf equals central finite differences, and differs from the gradient that
-    ignores the variance term (Soudry et al. 2014; corrected in 001 sec. 2.3)."""
+    ignores the variance term (Soudry et al. 2014; corrected in Stamatescu et al. 2019, sec. 2.3)."""
     rng = np.random.default_rng(3)
     x = rng.uniform(-1, 1, (8, 12))
     m, b = rng.uniform(-0.95, 0.95, (12, 5)), rng.normal(size=5)
@@ -279,7 +279,7 @@ def test_save_and_load_round_trip(tmp_path, fmt):
         (
             lambda: LRTSurrogateDense(4, neurons="continuous", input_kind="means"),
             ValueError,
-            "ERRATA 8",
+            "erratum 8",
         ),
         (lambda: LRTSurrogateDense(4, seed=-1), ValueError, "seed"),
         (lambda: LRTSurrogateConv2D(4, 3, padding="causal"), ValueError, "padding"),

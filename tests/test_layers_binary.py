@@ -1,4 +1,4 @@
-"""Binary counterparts of surrogate networks (Stamatescu et al. (001), sec. 2.3 and Fig. 2 bottom):
+"""Binary counterparts of surrogate networks (Stamatescu et al. (2019), sec. 2.3 and Fig. 2 bottom):
 to_binary against a numpy sign network, stochastic samples, ensembles, export."""
 
 import math
@@ -55,9 +55,9 @@ def _dense_model(seed=0, cls=DeterministicSurrogateDense, **kwargs):
 
 
 def test_to_binary_equals_a_numpy_sign_network():
-    """W = sign(M), sign neurons, output (1/sqrt(N)) W x + b (001 eq. 1)."""
+    """W = sign(M), sign neurons, output (1/sqrt(N)) W x + b (Stamatescu et al. 2019, eq. 1)."""
     model = _dense_model()
-    # means of exactly 0 must give W = +1 (ERRATA 4)
+    # means of exactly 0 must give W = +1 (erratum 4)
     m = model.layers[2].get_weights()
     m[0][:4] = 0.0
     model.layers[2].set_weights(m)
@@ -153,7 +153,7 @@ def test_sampled_weights_have_mean_m():
 @pytest.mark.parametrize("kappa", [1 / math.sqrt(2), 0.4])
 def test_stochastic_sign_neurons_have_the_surrogate_mean(kappa):
     """First layer: P(x_i = +1) over weight (and neuron) samples is (1 + erf(kappa h_i)) / 2,
-    the surrogate's output (001 eqs. 6, 26)."""
+    the surrogate's output (Stamatescu et al. 2019, eqs. 6, 26)."""
     model = tf.keras.Sequential(
         [
             tf.keras.Input((256,)),

@@ -1,4 +1,4 @@
-"""Random surrogate stacks at initialisation follow the mean-field theory (Stamatescu et al. (001),
+"""Random surrogate stacks at initialisation follow the mean-field theory (Stamatescu et al. (2019),
 Fig. 1: width N = 1000, sigma_m2 in {0.2, 0.5, 0.99}, sigma_b2 = 0.001): measured q^l and c^l of a
 width-1024, depth-20 stack against `DeterministicSurrogate` / `LRTSurrogate` trajectories seeded
 with the measured first layer. Tolerances: q within 8 %, c within 0.05 (0.06 near criticality):
@@ -67,8 +67,8 @@ def test_deterministic_surrogate_stack_follows_theory(sigma_m2):
 
 
 def test_deterministic_surrogate_near_criticality_follows_theory():
-    """kappa = sqrt(pi)/2 (the tanh-matched neuron, 001 eq. 34) at sigma_m2 = 0.99: chi_1 ~ 0.97,
-    correlations decay slowly (ERRATA 7)."""
+    """kappa = sqrt(pi)/2 (the tanh-matched neuron, Stamatescu et al. 2019, eq. 34) at sigma_m2 = 0.99: chi_1 ~ 0.97,
+    correlations decay slowly (erratum 7)."""
     kappa = math.sqrt(math.pi) / 2
 
     def make(depth, seed):
@@ -100,5 +100,5 @@ def test_lrt_surrogate_stack_follows_theory(neurons):
     sigma_m2 = 0.5 if neurons == "binary" else 0.99
     theory = LRTSurrogate(sigma_m2, SIGMA_B2, neurons)
     _check(q, c, theory, q_rtol=0.08, c_atol=0.05)
-    if neurons == "binary":  # 001 eq. 19: q = 1 + sigma_b2 whatever sigma_m2
+    if neurons == "binary":  # Stamatescu et al. 2019, eq. 19: q = 1 + sigma_b2 whatever sigma_m2
         np.testing.assert_allclose(q[1:], 1 + SIGMA_B2, rtol=0.03)

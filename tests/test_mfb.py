@@ -1,5 +1,5 @@
 # ruff: noqa: I001, E741  (bnn_init first, for tf-keras; l is the paper's layer index)
-"""MFB-BackProp (Soudry & Meir, 002, Algorithm 1): the update against a direct transcription, its
+"""MFB-BackProp (Soudry & Meir, 2013, Algorithm 1): the update against a direct transcription, its
 safeguards and fixed points, and the MFBNetwork API."""
 
 import bnn_init  # noqa: F401  (sets up tf-keras before TensorFlow is imported)
@@ -31,7 +31,7 @@ def _normal_pdf(z, mean, var):
 
 
 def algorithm1_transcription(H, x, y, fan_in_sets):
-    """Algorithm 1 of 002 written out with scalar loops, for any L and any converging index sets.
+    """Algorithm 1 of Soudry & Meir (2013) written out with scalar loops, for any L and any converging index sets.
 
     ``H[l][i][j]`` is h_{ij,l} (dicts, l = 1..L), ``fan_in_sets[l][i]`` is K(i, l) and
     ``child[l][i]``
@@ -185,7 +185,7 @@ def test_fields_stay_finite_under_adversarial_samples():
 
 
 def test_consistent_sample_leaves_deterministic_network_unchanged():
-    # 002 sec. 4: near a deterministic BMNN a sample that does not contradict it leaves h as it is
+    # Soudry & Meir 2013, sec. 4: near a deterministic BMNN a sample that does not contradict it leaves h as it is
     M = 9
     w1, w2 = teacher_weights(M, seed=4)
     h1, h2 = 30.0 * w1[None], 30.0 * w2[None]
@@ -330,7 +330,7 @@ def test_to_keras_converts_with_lce_and_runs_identically():
 
 @pytest.mark.parametrize("y", [1.0, -1.0])
 def test_eq26_sign_erratum_by_monte_carlo(y):
-    """002 eq. 20 at the output layer, G = 2 / sqrt(K) N(0 | mu, sigma^2) / P(y u > 0) with
+    """Soudry & Meir 2013, eq. 20 at the output layer, G = 2 / sqrt(K) N(0 | mu, sigma^2) / P(y u > 0) with
     u ~ N(mu, sigma^2), estimated by sampling u (density at 0 from a narrow bin), for a surprising
     sample (y mu < 0) as sigma shrinks: it is positive for both labels and tends to the corrected
     2 |mu| / (sigma^2 sqrt(K)), while the printed eq. 26, -2 mu / (sigma^2 sqrt(K)), has the

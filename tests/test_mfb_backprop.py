@@ -1,5 +1,5 @@
 # ruff: noqa: I001  (bnn_init must be imported before TensorFlow: it selects tf-keras)
-"""The BackProp baseline of 002 (eq. 27, eqs. 30-31) against TensorFlow's gradients of the same
+"""The BackProp baseline of Soudry & Meir (2013) (eq. 27, eqs. 30-31) against TensorFlow's gradients of the same
 Keras model, and the clipped network against its Larq model."""
 
 import bnn_init  # noqa: F401  (sets up tf-keras before TensorFlow is imported)

@@ -1,5 +1,5 @@
 # ruff: noqa: I001  (bnn_init must be imported before TensorFlow: it selects tf-keras)
-"""Fig. 2A of 002 in quick mode (teacher-student: MFB ~ PMFB ~ BackProp, clipped BackProp worse)
+"""Fig. 2A of Soudry & Meir (2013) in quick mode (teacher-student: MFB ~ PMFB ~ BackProp, clipped BackProp worse)
 through the CLI entry point, and the real-data comparison on scikit-learn digits."""
 
 import bnn_init  # noqa: F401  (sets up tf-keras before TensorFlow is imported)

@@ -1,4 +1,4 @@
-"""bnn_init.quantizers.HardTanh: Wang's B_r (000, sec. 2) as a serialisable Larq quantizer."""
+"""bnn_init.quantizers.HardTanh: Wang's B_r (Wang 2018, sec. 2) as a serialisable Larq quantizer."""
 
 import os
 

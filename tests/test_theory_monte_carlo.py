@@ -10,7 +10,7 @@ each setting on its own is an exact sample of its network family.
 The first layer's pre-activations are drawn as Gaussian vectors and normalised to have exactly
 the second moment q1 and correlation c1 at which the theory's trajectory is seeded.
 
-Traps avoided (seeds/ERRATA.md): sign(0) = +1 (item 4); dropout masks independent for the two
+Traps avoided (docs/errata.md): sign(0) = +1 (erratum 4); dropout masks independent for the two
 inputs, slope at c* without 1/rho (5); LRT noise terms of binary vs continuous neurons (8);
 sampled binary neurons (9); coupled finite differences for correlation slopes (10).
 """
@@ -63,7 +63,7 @@ DPHI = {
 
 
 def sign(h):
-    """Sign with sign(0) = +1 (ERRATA 4); np.sign would return 0."""
+    """Sign with sign(0) = +1 (erratum 4); np.sign would return 0."""
     return np.where(h >= 0, 1.0, -1.0)
 
 
@@ -141,7 +141,7 @@ def _normal(rng, shape):
 
 class Continuous:
     """ContinuousNet: h' = W (m * phi(h) / rho) + b, W ~ N(0, sigma_w2 / N), b ~ N(0, sigma_b2),
-    m ~ Bernoulli(rho) per unit and input (Schoenholz (004) eqs. 2, 10)."""
+    m ~ Bernoulli(rho) per unit and input (Schoenholz et al. (2017) eqs. 2, 10)."""
 
     matrix = "normal"
 
@@ -164,7 +164,7 @@ class Continuous:
 
 class HardTanhNet:
     """HardTanhBNN: h' = B_r(W) B_r(h) + b, W ~ N(0, r^2 sigma_w2 / N), B_r = clip(./r, -1, 1)
-    (Wang (000) sec. 3). B_r(W) = W / r exactly when no entry is clipped, which is checked."""
+    (Wang (2018) sec. 3). B_r(W) = W / r exactly when no entry is clipped, which is checked."""
 
     matrix = "normal"
 
@@ -182,7 +182,7 @@ class HardTanhNet:
 
 
 class Deterministic:
-    """DeterministicSurrogate (Stamatescu (001) eq. 12), two-point means M = +-sqrt(sigma_m2):
+    """DeterministicSurrogate (Stamatescu et al. (2019) eq. 12), two-point means M = +-sqrt(sigma_m2):
     h_i = (sum_j M_ij x_j + sqrt(N) b_i) / sqrt(sum_j (1 - M_ij^2 x_j^2)), x = erf(kappa h)."""
 
     matrix = "sign"
@@ -201,10 +201,10 @@ class Deterministic:
 
 
 class LRT:
-    """LRTSurrogate (Stamatescu (001) eq. 18), two-point means M = +-sqrt(sigma_m2):
+    """LRTSurrogate (Stamatescu et al. (2019) eq. 18), two-point means M = +-sqrt(sigma_m2):
     h_i = (1/sqrt N) sum_j M_ij x_j + b_i + eps_i sqrt(v_i), eps ~ N(0, 1) per input.
-    binary: x = +-1 sampled with mean tanh(h), v_i = (1/N) sum_j (1 - M_ij^2 x_j^2) (ERRATA 9);
-    continuous: x = tanh(h), v_i = (1/N) sum_j x_j^2 (1 - M_ij^2) (ERRATA 8)."""
+    binary: x = +-1 sampled with mean tanh(h), v_i = (1/N) sum_j (1 - M_ij^2 x_j^2) (erratum 9);
+    continuous: x = tanh(h), v_i = (1/N) sum_j x_j^2 (1 - M_ij^2) (erratum 8)."""
 
     matrix = "sign"
 
@@ -233,7 +233,7 @@ class LRT:
 
 
 class Sign:
-    """SignNet: h' = W sign(h) + b, W = +-1/sqrt(N), b ~ N(0, sigma_b2) (001 App. F)."""
+    """SignNet: h' = W sign(h) + b, W = +-1/sqrt(N), b ~ N(0, sigma_b2) (Stamatescu et al. 2019, App. F)."""
 
     matrix = "sign"
 
@@ -298,7 +298,7 @@ def pair_stats(k):
 
 def chord_slopes(blocks, c_lo, c_hi, seed, pairs=SLOPE_PAIRS):
     """Coupled finite difference of the correlation map at q*: one layer applied, with the same
-    weights and the same noise for the two partners b(c_hi), b(c_lo) of each a (ERRATA 10).
+    weights and the same noise for the two partners b(c_hi), b(c_lo) of each a (erratum 10).
     Returns per block (NETS,) slopes (c'(c_hi) - c'(c_lo)) / (c_hi - c_lo)."""
     inputs = [
         lambda rng, q=block.model.q_star: correlated(rng, WIDTH, pairs, q, [c_hi, c_lo])
@@ -352,7 +352,7 @@ def _trajectory_settings():
         for factor in (0.5, 1.0, 2.0):
             block = HardTanhNet(r, factor * HT_CRITICAL[r], 0.01)
             settings[f"hard-tanh-bnn-r{r}-{factor}x-critical"] = (block, (0.5, 0.5))
-    for sigma_m2 in (0.2, 0.5, 0.99):  # 001 Fig. 1
+    for sigma_m2 in (0.2, 0.5, 0.99):  # Stamatescu et al. 2019, Fig. 1
         settings[f"deterministic-{sigma_m2}"] = (Deterministic(sigma_m2, 0.001), (0.5, 0.2))
     settings["deterministic-0.7-kappa1"] = (Deterministic(0.7, 0.01, 1.0), (0.5, 0.2))
     for sigma_m2 in (0.5, 0.99):
@@ -449,7 +449,7 @@ def test_dropout_slope_at_c_star_has_no_one_over_rho(sigma_w2):
     c_lo, c_hi = model.c_star - delta, model.c_star + delta
     (measured,) = chord_slopes([block], c_lo, c_hi, seed=[SEED, 4, int(sigma_w2)])
     chord = (model.c_map(c_hi) - model.c_map(c_lo)) / (2 * delta)
-    slope = np.exp(-1.0 / model.xi_c)  # sigma_w2 E[phi'(u1) phi'(u2)] at c* (ERRATA 5)
+    slope = np.exp(-1.0 / model.xi_c)  # sigma_w2 E[phi'(u1) phi'(u2)] at c* (erratum 5)
     assert chord == pytest.approx(slope, rel=2e-3)
     agree(measured[:, None], chord, f"{model!r} slope at c*")
     se = measured.std(ddof=1) / np.sqrt(NETS)
@@ -460,7 +460,7 @@ def test_hard_tanh_bnn_chi1_critical_and_printed_eq13():
     critical = HardTanhBNN.critical(r=0.4, sigma_b2=0.01)
     printed = HardTanhBNN(r=0.4, sigma_w2=_printed_eq13_sigma_w2(0.4, 0.01), sigma_b2=0.01)
     assert printed.chi1 == pytest.approx(1.0 / printed.q_star, rel=1e-9)
-    assert printed.chi1 == pytest.approx(1.89, abs=0.01)  # ERRATA 1
+    assert printed.chi1 == pytest.approx(1.89, abs=0.01)  # erratum 1
     blocks = [HardTanhNet(0.4, m.sigma_w2, 0.01) for m in (critical, printed)]
     crit_measured, printed_measured = growth(blocks, seed=[SEED, 5], pairs=256)
     agree(crit_measured[:, None], 1.0, f"{critical!r} chi_1 (critical)")
@@ -471,7 +471,7 @@ def test_hard_tanh_bnn_chi1_critical_and_printed_eq13():
 
 def _printed_eq13_sigma_w2(r, sigma_b2):
     """sigma_w2 solving Wang's printed eq. 13, r^2 / (q* sigma_w2) = P(|sqrt(q*) z| < r),
-    i.e. chi_1 q* = 1 (ERRATA 1)."""
+    i.e. chi_1 q* = 1 (erratum 1)."""
 
     def printed(s):
         model = HardTanhBNN(r=r, sigma_w2=s, sigma_b2=sigma_b2)
@@ -507,7 +507,7 @@ def test_lrt_continuous_neurons_chi1_by_coupled_finite_difference():
 def gradient_ratios(act, dact, matrix, sigma_w2, sigma_b2, q_star, widths, seed, cols=64):
     """Backprop of a random delta through a network started at q* (same weights forwards and
     backwards): delta_l = act'(h_l) * W_{l+1}^T delta_{l+1}. Returns (NETS, L-1) ratios
-    E[delta_l^2] / E[delta_{l+1}^2], l = 1..L-1 (004 eq. 14)."""
+    E[delta_l^2] / E[delta_{l+1}^2], l = 1..L-1 (Schoenholz et al. 2017, eq. 14)."""
     ratios = []
     for net in range(NETS):
         rng = np.random.default_rng([*seed, net])
@@ -584,7 +584,7 @@ def test_hard_tanh_bnn_without_bias(r):
 
 @pytest.mark.parametrize("kappa", [1.0, 1.5])
 def test_deterministic_surrogate_critical_limit_is_pi_over_four_kappa_squared(kappa):
-    # 1 / phi'(0)^2 = pi / (4 kappa^2): the limit sigma_b2 -> 0 (ERRATA 6, 7)
+    # 1 / phi'(0)^2 = pi / (4 kappa^2): the limit sigma_b2 -> 0 (errata 6, 7)
     limit = np.pi / (4 * kappa**2)
     model = DeterministicSurrogate(sigma_m2=limit, sigma_b2=0.0, kappa=kappa)
     assert model.q_star == 0.0
@@ -628,7 +628,7 @@ def test_lrt_and_sign_critical_points():
 
 
 def _tanh_reference(sigma_w2, sigma_b2):
-    """(q*, chi_1) of ContinuousNet(tanh) by scipy.integrate.quad and brentq (004 eqs. 3, 7)."""
+    """(q*, chi_1) of ContinuousNet(tanh) by scipy.integrate.quad and brentq (Schoenholz et al. 2017, eqs. 3, 7)."""
 
     def expect(f, q):
         density = lambda z: f(np.sqrt(q) * z) * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)  # noqa: E731

@@ -1,4 +1,4 @@
-"""The trainability experiment (Stamatescu et al. (001), Fig. 2) at its test size, through the CLI."""
+"""The trainability experiment (Stamatescu et al. (2019), Fig. 2) at its test size, through the CLI."""
 
 import argparse
 import csv

@@ -2,7 +2,7 @@
 
 `SignalPropagationMonitor` measures, per layer, the second moment q^l and pair correlation c^l of
 the pre-activations and the gradient variance E[delta_l^2], and writes them to TensorBoard next to
-what the mean-field theory (`bnn_init.theory`, Schoenholz et al. (004)) predicts:
+what the mean-field theory (`bnn_init.theory`, Schoenholz et al. (2017)) predicts:
 
     >>> monitor = SignalPropagationMonitor(x[:128], y[:128], log_dir="logs/bnn")  # doctest: +SKIP
     >>> model.fit(x, y, callbacks=[monitor])                                         # doctest: +SKIP

@@ -7,8 +7,8 @@ trained on scikit-learn's digits at the edge of chaos and away from it.
 Three Larq MLPs with ``HardTanh(r=1)`` quantizers and ``HardTanhUniform`` kernels differ only in
 the weight variance: critical (chi_1 = 1, xi_c infinite), ordered (sigma_w2 = 0.25 r^2: chi_1 =
 0.25, xi_c = 0.72) and chaotic (sigma_w2 = 20 r^2: chi_1 = 3.8, xi_c = 3.0; a uniform kernel
-needs fan_in >= 3 sigma_w2, so the quick width 64 allows at most 21) (Wang (000), sec. 3;
-Schoenholz et al. (004), sec. 5). Both off-critical networks are deeper than 6 xi_c (4.3 and
+needs fan_in >= 3 sigma_w2, so the quick width 64 allows at most 21) (Wang (2018), sec. 3;
+Schoenholz et al. (2017), sec. 5). Both off-critical networks are deeper than 6 xi_c (4.3 and
 17.9) at depth 20, so the monitor's verdict calls them too deep to train. Each writes the runs ``NAME/measured``, ``NAME/theory`` and ``NAME/theory_local``.
 """
 

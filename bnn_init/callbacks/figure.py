@@ -1,5 +1,5 @@
 """The per-logging-step image: q^l, c^l and log10 E[delta_l^2] against depth, measured points over
-the theory's curves (Schoenholz et al. (004), figs. 1 and 4a)."""
+the theory's curves (Schoenholz et al. (2017), figs. 1 and 4a)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """``SignalPropagationMonitor``: per-layer signal propagation measured during training against the
-mean-field theory (Schoenholz et al. (004), secs. 2-5), in TensorBoard and in Keras ``logs``."""
+mean-field theory (Schoenholz et al. (2017), secs. 2-5), in TensorBoard and in Keras ``logs``."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
 
     On a fixed probe batch, for each monitored layer l = 1..L (layers with one weight kernel, in
     topological order: Larq ``QuantDense``/``QuantConv2D``, Keras ``Dense``/``Conv2D``, surrogate
-    layers), the monitor measures (004 sec. 2 and 4, Fig. 4):
+    layers), the monitor measures (Schoenholz et al. 2017, sec. 2 and 4, Fig. 4):
 
     - ``q``: q^l = E[(z^l)^2], the second moment of the pre-activations;
     - ``c``: c^l, the mean correlation of the pre-activations of paired probe inputs (first half of
@@ -42,7 +42,7 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
     - ``sign_flips``: the share of latent kernel entries whose sign changed since the last log.
 
     The theory (``theory="auto"``: `bnn_init.theory.describe`) predicts q^l and c^l from the
-    measured first layer, and the gradient variance from the measured last layer by 004 eq. 15.
+    measured first layer, and the gradient variance from the measured last layer by Schoenholz et al. 2017, eq. 15.
     With ``log_dir``, measured values are written to the TensorBoard run ``log_dir/measured`` and
     the theory's under the same tags to ``log_dir/theory``: tags
     ``signal_propagation/layer_{l:02d}/{q,c,grad_var,kernel_grad_norm,saturation,sign_flips}``,
@@ -54,7 +54,7 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
     ``sp_xi_c``, ``sp_xi_grad``.
 
     At train begin it prints one line with the theory's verdict: chi_1, xi_c and whether the
-    depth L exceeds 6 xi_c (004 sec. 5), with the critical initialisation that would fix it. It
+    depth L exceeds 6 xi_c (Schoenholz et al. 2017, sec. 5), with the critical initialisation that would fix it. It
     logs at train begin (step 0 of a fresh model) and then every ``every_n_epochs`` epochs and/or
     every ``every_n_steps`` training steps; the step is the optimizer's iteration count. The
     probe runs the model with ``training=False`` (no dropout, BatchNorm in inference mode) and

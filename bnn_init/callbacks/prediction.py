@@ -1,7 +1,7 @@
 """What a mean-field theory model predicts for the monitored layers, anchored on measurements.
 
 Forward: q^l, c^l for l = 1..L by iterating the model's maps from the measured first layer
-(q^1, c^1) (Schoenholz et al. (004), eqs. 3-4). Backward: E[delta_l^2] from the measured last
+(q^1, c^1) (Schoenholz et al. (2017), eqs. 3-4). Backward: E[delta_l^2] from the measured last
 layer by eq. 15, E[delta_l^2] = E[delta_{l+1}^2] (N_{l+1} / N_l) chi(q^l), where chi(q^l) is the
 model's backward factor at the layer's predicted variance (chi_1 once q^l has reached q*).
 Saturation: under the Gaussian ansatz z ~ N(0, q^l), P(|z| >= r) = 2 Phi(-r / sqrt(q^l)).
@@ -24,7 +24,7 @@ __all__ = ["Prediction", "critical_fix", "predict", "verdict"]
 @dataclass(frozen=True)
 class Prediction:
     """Per-layer predictions (arrays of length L; ``grad_var``/``saturation`` None when not
-    predicted) and the model's depth scales xi_c, xi_grad (004 eqs. 9, 16)."""
+    predicted) and the model's depth scales xi_c, xi_grad (Schoenholz et al. 2017, eqs. 9, 16)."""
 
     q: np.ndarray
     c: np.ndarray
@@ -94,7 +94,7 @@ def critical_fix(theory) -> str:
 
 
 def verdict(theory, depth, k=6.0) -> str:
-    """One line: chi_1, xi_c, and whether ``depth`` exceeds k xi_c (004 sec. 5: trainable when
+    """One line: chi_1, xi_c, and whether ``depth`` exceeds k xi_c (Schoenholz et al. 2017, sec. 5: trainable when
     L < ~6 xi_c), with the critical initialisation that would fix it when it does."""
     chi1, xi_c = float(theory.chi1), float(theory.xi_c)
     line = f"{theory!r}: chi_1 = {chi1:.4g}, xi_c = {xi_c:.4g}; "

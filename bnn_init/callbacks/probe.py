@@ -1,11 +1,11 @@
 """A compiled probe: the pre-activations h^l of the monitored layers, dLoss/dh^l and the kernel
 gradients, from one forward and one backward pass on a fixed probe batch.
 
-"Pre-activation" is z^l of Schoenholz et al. (004), eq. 1: z^l = W^l y^l + b^l, the layer's output
+"Pre-activation" is z^l of Schoenholz et al. (2017), eq. 1: z^l = W^l y^l + b^l, the layer's output
 before its activation. For Keras ``Dense``/``Conv2D`` with a built-in activation this is the linear
 part; for Larq ``QuantDense``/``QuantConv2D`` it is the layer's output (the next layer's
 ``input_quantizer`` binarises it); for a layer that has no ``activation`` attribute (a surrogate
-layer's field h) it is the layer's output. The error signal delta^l = dE/dz^l (004, eq. 14) is
+layer's field h) it is the layer's output. The error signal delta^l = dE/dz^l (Schoenholz et al. 2017, eq. 14) is
 taken per example: the loss is the *sum* of per-example losses, so that E[(delta^l)^2] does not
 depend on the probe batch size; the kernel gradients are those of the *mean* loss, the gradient
 the optimiser sees.

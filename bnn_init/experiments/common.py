@@ -271,7 +271,7 @@ def trainable_depths(depths, accuracy_grid, threshold) -> np.ndarray:
 
 def boundary(depths, accuracy_grid, xi_c, threshold, n=6.0) -> dict:
     """Measured trainable boundary of ``accuracy_grid[depth, x]`` against the theory's depth
-    scale ``xi_c[x]`` (Schoenholz et al. (004), sec. 5: trainable when L <~ n xi_c, n = 6).
+    scale ``xi_c[x]`` (Schoenholz et al. (2017), sec. 5: trainable when L <~ n xi_c, n = 6).
 
     Returns ``max_trained_depth`` (per x, `trainable_depths`), ``fitted_n`` (median of
     max_trained_depth / xi_c over the columns whose boundary lies strictly inside the grid; NaN

@@ -1,19 +1,19 @@
-"""Sari et al. (003): constant-variance initialisation and the parts of BatchNorm a BNN needs
+"""Sari et al. (2019): constant-variance initialisation and the parts of BatchNorm a BNN needs
 (``bnn-init reproduce sari-init``).
 
-A small binary conv net (first convolution and classifier in float, as in 003 sec. 4; every other
+A small binary conv net (first convolution and classifier in float, as in Sari et al. 2019, sec. 4; every other
 convolution a Larq ``QuantConv2D`` with ``ste_sign`` weights and activations, followed by a
 normalisation layer) trained with Adam:
 
 * Table 1: BatchNorm, binary kernels from `bnn_init.initializers.ConstantVariance` with variance
   0.1, 0.01, 1e-3, 1e-4 vs Glorot uniform. Sari et al. find the accuracy insensitive to the
-  variance (BatchNorm makes the forward pass scale-free, 003 eq. 2, Theorem 1).
+  variance (BatchNorm makes the forward pass scale-free, Sari et al. 2019, eq. 2, Theorem 1).
 * Table 2: BatchNorm vs no normalisation vs centring only vs centring with the fixed scale
   sqrt(fan_in) (`bnn_init.layers.CenteredScale`), kernels ``ConstantVariance(1e-3)``. Sari et al.
   find "no BatchNorm" and "centred only" far worse (<= 31.7 % on CIFAR-10 vs 88.8 %), and the
   fixed scale close to BatchNorm (79.6-80.3 % vs 86.9-88.8 %).
 
-Accuracies are the best test accuracy over epochs (003 reports best top-1) and the final training
+Accuracies are the best test accuracy over epochs (Sari et al. 2019 report best top-1) and the final training
 accuracy; each configuration runs with several seeds, the verdict reports min and max as Table 2.
 """
 
@@ -45,7 +45,7 @@ NORM_LABELS = {
     "centred_fixed": "centring + fixed scale",
 }
 ABLATION_VARIANCE = 1e-3
-# 003 Table 1 (best top-1 %, CIFAR-10) and Table 2 (ResNet-56, max / min over runs).
+# Sari et al. 2019, Table 1 (best top-1 %, CIFAR-10) and Table 2 (ResNet-56, max / min over runs).
 PAPER_TABLE1 = {
     "VGG": {"glorot": 90.5, 0.1: 90.4, 0.01: 90.7, 1e-3: 90.6, 1e-4: 90.6},
     "ResNet-56": {"glorot": 88.5, 0.1: 86.9, 0.01: 88.5, 1e-3: 88.8, 1e-4: 88.1},
@@ -91,7 +91,7 @@ def binary_convnet(
     image_shape, n_out, *, filters=(64, 128), norm="batchnorm", init="glorot", seed=0
 ):
     """Float conv -> 2 x [binary conv, binary conv, max-pool] over ``filters`` -> ReLU -> float
-    dense (003 sec. 4). ``norm`` (one of `NORMS`) follows every convolution; ``init`` is
+    dense (Sari et al. 2019, sec. 4). ``norm`` (one of `NORMS`) follows every convolution; ``init`` is
     "glorot" or the variance of `ConstantVariance` (uniform) for the binary kernels."""
     import larq as lq
     import tensorflow as tf
@@ -151,7 +151,7 @@ def binary_convnet(
 def experiment(
     size="default", dataset="digits", data_path=None, seed=0, progress_bar=True, **overrides
 ) -> ExperimentResult:
-    """Sari et al. (003) Tables 1-2 on a small binary conv net (see the module docstring).
+    """Sari et al. (2019) Tables 1-2 on a small binary conv net (see the module docstring).
 
     Example:
         >>> res = experiment(size="quick", progress_bar=False)  # doctest: +SKIP
@@ -285,7 +285,7 @@ def _figure(summary, dataset):
             fontsize=9,
         )
         ax.legend(fontsize=6, loc="lower right")
-    fig.suptitle(f"Sari et al. (003) on {dataset}: binary conv net, min-max over seeds")
+    fig.suptitle(f"Sari et al. (2019) on {dataset}: binary conv net, min-max over seeds")
     return fig
 
 

@@ -1,17 +1,17 @@
-"""Schoenholz et al. (004), secs. 4-5: depth scales decide which deep tanh networks train.
+"""Schoenholz et al. (2017), secs. 4-5: depth scales decide which deep tanh networks train.
 
-* `depth_experiment` (``bnn-init reproduce schoenholz-depth``, 004 Figs. 5-6): fully connected tanh
+* `depth_experiment` (``bnn-init reproduce schoenholz-depth``, Schoenholz et al. 2017, Figs. 5-6): fully connected tanh
   networks over a depth x sigma_w2 grid (sigma_b2 = 0.05), training accuracy after a fixed number
   of steps, with the curves n xi_c (n = 1..6) of `bnn_init.theory.ContinuousNet` overlaid; then
   the same with dropout at keep rates rho = 0.99, 0.98, 0.94 (Keras ``Dropout(1 - rho)`` after
   every hidden layer), where xi_c stays finite at every sigma_w2 and so bounds the trainable depth.
   The paper finds networks trainable when L <~ 6 xi_c (sec. 5).
-* `gradient_experiment` (``bnn-init reproduce schoenholz-gradients``, 004 Fig. 4): per-layer squared
+* `gradient_experiment` (``bnn-init reproduce schoenholz-gradients``, Schoenholz et al. 2017, Fig. 4): per-layer squared
   gradient norm ||dE/dW^l||^2 of a deep random tanh network against depth, and the depth scale of
-  exponential fits to it against xi_grad = -1 / log chi_1 (004 eq. 16).
+  exponential fits to it against xi_grad = -1 / log chi_1 (Schoenholz et al. 2017, eq. 16).
 
 Data: scikit-learn digits by default (MNIST-1D or a local MNIST with ``dataset=``), inputs
-standardised. Optimiser: RMSProp (004 Fig. 5d; plain SGD with ``optimizer="sgd"``).
+standardised. Optimiser: RMSProp (Schoenholz et al. 2017, Fig. 5d; plain SGD with ``optimizer="sgd"``).
 """
 
 from __future__ import annotations
@@ -37,9 +37,11 @@ from .common import (
 
 __all__ = ["DEPTH_SIZES", "GRADIENT_SIZES", "depth_experiment", "gradient_experiment"]
 
-SIGMA_B2 = 0.05  # 004 sec. 5
-PAPER_N = 6.0  # 004 sec. 5: "trainable when L <~ 6 xi_c"
-PAPER_DROPOUT_MAX_DEPTH = 100  # 004 sec. 5: dropout limits the trainable depth to about L = 100
+SIGMA_B2 = 0.05  # Schoenholz et al. 2017, sec. 5
+PAPER_N = 6.0  # Schoenholz et al. 2017, sec. 5: "trainable when L <~ 6 xi_c"
+PAPER_DROPOUT_MAX_DEPTH = (
+    100  # Schoenholz et al. 2017, sec. 5: dropout limits the trainable depth to about L = 100
+)
 
 DEFAULT_DEPTH_SIZE = dict(
     depths=(10, 20, 30, 45, 60, 80, 100),
@@ -81,8 +83,8 @@ GRADIENT_SIZES = {
 def tanh_mlps(depth, width, n_in, n_out, sigma_w2, dropout_rate=0.0, seed=0):
     """One tanh network per value of ``sigma_w2``, stacked (`bnn_init.experiments.stacked`):
     ``depth`` hidden tanh layers of ``width`` units and a linear readout, weights
-    N(0, sigma_w2 / fan_in), biases N(0, sigma_b2 = 0.05) (004 sec. 2), ``Dropout(dropout_rate)``
-    after every hidden layer when ``dropout_rate > 0`` (004 sec. 3.1)."""
+    N(0, sigma_w2 / fan_in), biases N(0, sigma_b2 = 0.05) (Schoenholz et al. 2017, sec. 2), ``Dropout(dropout_rate)``
+    after every hidden layer when ``dropout_rate > 0`` (Schoenholz et al. 2017, sec. 3.1)."""
     from .stacked import stacked_mlp
 
     return stacked_mlp(
@@ -163,7 +165,7 @@ def depth_experiment(
     **overrides,
 ) -> ExperimentResult:
     """Training accuracy over depth x sigma_w2 for tanh networks, without and with dropout, against
-    n xi_c (Schoenholz et al. (004), Figs. 5-6).
+    n xi_c (Schoenholz et al. (2017), Figs. 5-6).
 
     A cell counts as trained when its training accuracy reaches ``threshold`` (chance is 0.1).
     Per sigma_w2 the measured maximum trainable depth L_max is the deepest trained cell; the
@@ -234,7 +236,7 @@ def depth_experiment(
         fig.colorbar(mesh, ax=axes[0, -1], label="training accuracy")
     finally:
         bar.close()
-    fig.suptitle(f"Schoenholz et al. (004) Figs. 5-6 on {dataset}: tanh nets, sigma_b2=0.05")
+    fig.suptitle(f"Schoenholz et al. (2017) Figs. 5-6 on {dataset}: tanh nets, sigma_b2=0.05")
     result = ExperimentResult("schoenholz_depth", rows, {"heatmap": fig}, summary=summary)
     result.seconds = timer.seconds
     result.verdict = _depth_verdict(summary, dataset)
@@ -282,12 +284,12 @@ def _depth_verdict(summary, dataset):
     return "\n".join(lines)
 
 
-# ------------------------------------------------------------------ gradients (004 Fig. 4)
+# ------------------------------------------------------------------ gradients (Schoenholz et al. 2017, Fig. 4)
 
 
 def layer_gradient_norms(model, x, y):
     """Per-example squared gradient norms ||dE_a/dW^l||^2 = ||delta^l_a||^2 ||x^(l-1)_a||^2 of every
-    layer of stacked tanh networks (`tanh_mlps`, 004 eq. 14), averaged over the examples;
+    layer of stacked tanh networks (`tanh_mlps`, Schoenholz et al. 2017, eq. 14), averaged over the examples;
     cross-entropy loss. Returns ``norms[layer, network]``."""
     import tensorflow as tf
 
@@ -317,7 +319,7 @@ def layer_gradient_norms(model, x, y):
 
 
 def fit_depth_scale(norms, skip=0.1):
-    """Depth scale of the exponential ||dE/dW^l||^2 ~ exp(l / xi) (004 eq. 16): 1 / slope of a
+    """Depth scale of the exponential ||dE/dW^l||^2 ~ exp(l / xi) (Schoenholz et al. 2017, eq. 16): 1 / slope of a
     least-squares line through log norms, leaving out ``skip`` of the layers at both ends
     (the transient of q^l and the readout). Positive: gradients vanish towards the input."""
     norms = np.asarray(norms, dtype=float)
@@ -332,7 +334,7 @@ def gradient_experiment(
     size="default", dataset="digits", data_path=None, seed=0, progress_bar=True, **overrides
 ) -> ExperimentResult:
     """Per-layer squared gradient norms of deep random tanh networks and their fitted depth scale
-    against xi_grad = -1 / log chi_1 (Schoenholz et al. (004), Fig. 4, eqs. 15-16).
+    against xi_grad = -1 / log chi_1 (Schoenholz et al. (2017), Fig. 4, eqs. 15-16).
 
     The verdict gives, for the sigma_w2 whose |xi_grad| is below a third of the depth (where an
     exponential is measurable), the median ratio of measured to predicted depth scale and whether
@@ -433,7 +435,7 @@ def _gradient_figure(curves, summary, s):
     axes[0, 1].set_ylim(0.5, 10 * s["depth"])
     axes[0, 1].set_title("(b) fitted depth scale vs theory", fontsize=9)
     axes[0, 1].legend(fontsize=7)
-    fig.suptitle("Schoenholz et al. (004) Fig. 4: gradients of deep random tanh networks")
+    fig.suptitle("Schoenholz et al. (2017) Fig. 4: gradients of deep random tanh networks")
     return fig
 
 

@@ -32,7 +32,7 @@ __all__ = ["StackedDense", "stacked_mlp"]
 class StackedDense(tf.keras.layers.Layer):
     """K independent dense layers: ``z_k = q(x_k) q(W_k) + b_k`` for k = 1..K.
 
-    Kernels ``W_k ~ N(0, weight_variances[k] / fan_in)`` (Schoenholz et al. (004) sec. 2, with
+    Kernels ``W_k ~ N(0, weight_variances[k] / fan_in)`` (Schoenholz et al. (2017) sec. 2, with
     sigma_w2 per network), biases ``b_k ~ N(0, bias_variance)``; ``q`` are the optional Larq
     quantizers of the inputs and kernels (as in ``larq.layers.QuantDense``); ``activation`` is
     applied to ``z``. Inputs are ``(batch, fan_in)`` (the same data for every network: the first
@@ -112,7 +112,7 @@ def stacked_mlp(
     (statistics per network and unit) when ``batchnorm`` and by ``Dropout(dropout_rate)`` after
     every hidden layer (``dropout_layers="all"``) or after the first only (``"first"``).
     ``quantizer`` (a Larq quantizer or its name) binarises every kernel and the input of every
-    layer but the first (Wang (000) eq. 7 with ``bnn_init.quantizers.HardTanh``). All seeds are
+    layer but the first (Wang (2018) eq. 7 with ``bnn_init.quantizers.HardTanh``). All seeds are
     derived from ``seed``.
     """
     check_choice("dropout_layers", dropout_layers, ("all", "first"))

@@ -1,21 +1,21 @@
-"""Stamatescu et al. (001), sec. 4.2 and Fig. 2: which surrogate networks train, over depth x
+"""Stamatescu et al. (2019), sec. 4.2 and Fig. 2: which surrogate networks train, over depth x
 sigma_m2, against the correlation depth scale xi_c; and their binary counterparts.
 
 `experiment` (``bnn-init trainability``, also ``bnn-init reproduce trainability``) trains surrogate
 MLPs of stochastic binary networks without BatchNorm or dropout, all layers of one width, means
-``BinaryMeans(sigma_m2)`` (+-sqrt(sigma_m2)) and zero biases (sigma_b2 = 0, as in 001 Fig. 2), on
+``BinaryMeans(sigma_m2)`` (+-sqrt(sigma_m2)) and zero biases (sigma_b2 = 0, as in Stamatescu et al. 2019, Fig. 2), on
 offline real data (scikit-learn digits and MNIST-1D; a local MNIST with ``dataset="mnist"``), for a
 fixed small budget of epochs with Adam, and draws the training accuracy over (sigma_m2, depth)
 with the curves 3 xi_c and 6 xi_c of the theory overlaid:
 
-* ``"deterministic"``: `DeterministicSurrogateDense`, phi = erf(kappa h) (001 eq. 12; Fig. 2 top
+* ``"deterministic"``: `DeterministicSurrogateDense`, phi = erf(kappa h) (Stamatescu et al. 2019, eq. 12; Fig. 2 top
   left), theory `DeterministicSurrogate(sigma_m2, 0, kappa)`. The default kappa = sqrt(pi)/2 is the
-  tanh-matched neuron (001 eq. 34), the only one whose chi_1 reaches 1 (at sigma_m2 = 1; ERRATA 7).
+  tanh-matched neuron (Stamatescu et al. 2019, eq. 34), the only one whose chi_1 reaches 1 (at sigma_m2 = 1; erratum 7).
   With kappa = 1/sqrt(2) (sign neurons) chi_1 <= 2/pi and xi_c <= 2.2 at every sigma_m2.
-* ``"lrt"``: `LRTSurrogateDense` with binary weights and continuous tanh neurons (001 eq. 21;
+* ``"lrt"``: `LRTSurrogateDense` with binary weights and continuous tanh neurons (Stamatescu et al. 2019, eq. 21;
   Fig. 2 top right), theory `LRTSurrogate(sigma_m2, 0, "continuous")`, critical at sigma_m2 = 1.
 
-For the deterministic surrogate the binary counterparts are evaluated as in 001 Fig. 2 bottom:
+For the deterministic surrogate the binary counterparts are evaluated as in Stamatescu et al. 2019, Fig. 2 bottom:
 the deterministic binary network (`bnn_init.layers.to_binary`) and ensembles of 5 and 100
 stochastic binary networks (`bnn_init.layers.ensemble_accuracy`), on the training examples.
 
@@ -52,8 +52,10 @@ from .common import (
 __all__ = ["SIZES", "SURROGATES", "add_parser", "experiment", "run"]
 
 SURROGATES = ("deterministic", "lrt")
-TANH_KAPPA = math.sqrt(math.pi) / 2  # erf(kappa h) with the slope of tanh at 0 (001 eq. 34)
-PAPER_N = 3.0  # 001 sec. 4.2: "a proportion of 3 xi_c ... before trainability becomes difficult"
+TANH_KAPPA = (
+    math.sqrt(math.pi) / 2
+)  # erf(kappa h) with the slope of tanh at 0 (Stamatescu et al. 2019, eq. 34)
+PAPER_N = 3.0  # Stamatescu et al. 2019, sec. 4.2: "a proportion of 3 xi_c ... before trainability becomes difficult"
 CURVES = (3.0, 6.0)
 CHANCE = 0.1  # ten classes
 
@@ -98,7 +100,7 @@ SIZES = {
 
 
 def theory(surrogate, sigma_m2, kappa=TANH_KAPPA):
-    """The mean-field model of a random surrogate MLP with zero biases (001 sec. 3)."""
+    """The mean-field model of a random surrogate MLP with zero biases (Stamatescu et al. 2019, sec. 3)."""
     if surrogate == "deterministic":
         return DeterministicSurrogate(sigma_m2=sigma_m2, sigma_b2=0.0, kappa=kappa)
     return LRTSurrogate(sigma_m2=sigma_m2, sigma_b2=0.0, neurons="continuous")
@@ -261,7 +263,7 @@ def _draw(ax, summary, s, surrogate, kappa, title):
 
 
 def _binary_figure(rows_by_panel, s):
-    """001 Fig. 2 bottom: surrogate, deterministic binary, 5 and 100 stochastic samples."""
+    """Stamatescu et al. 2019, Fig. 2 bottom: surrogate, deterministic binary, 5 and 100 stochastic samples."""
     panels = [(key, rows) for key, rows in rows_by_panel.items() if key[1] == "deterministic"]
     keys = ["train_accuracy", "binary_accuracy", *[f"ensemble_{n}" for n in s["samples"]]]
     names = [
@@ -288,7 +290,7 @@ def _binary_figure(rows_by_panel, s):
 
 def _verdict(summaries, rows_by_panel, s, threshold, seconds):
     lines = [
-        "Stamatescu et al. (001) Fig. 2: surrogate MLPs, sigma_b2 = 0, no BatchNorm/dropout, "
+        "Stamatescu et al. (2019) Fig. 2: surrogate MLPs, sigma_b2 = 0, no BatchNorm/dropout, "
         f"width {s['width']}, {s['epochs']} epochs of Adam (lr {s['learning_rate']:g}); "
         "a cell is trained when its training accuracy reaches the panel's threshold "
         + (
@@ -330,7 +332,7 @@ def _verdict(summaries, rows_by_panel, s, threshold, seconds):
                 f"[{dataset}, binary counterparts] mean accuracy over the grid: surrogate "
                 f"{means['train_accuracy']:.2f}, deterministic binary {means['binary_accuracy']:.2f}, "
                 + ", ".join(f"{n} samples {means[f'ensemble_{n}']:.2f}" for n in s["samples"])
-                + " (001: more samples approach the surrogate; a single deterministic binary "
+                + " (Stamatescu et al. 2019: more samples approach the surrogate; a single deterministic binary "
                 "network resembles one sample)."
             )
     lines.append(f"({seconds:.0f} s)")
@@ -348,7 +350,7 @@ def experiment(
     **overrides,
 ) -> ExperimentResult:
     """Training accuracy of surrogate MLPs over depth x sigma_m2 against 3 xi_c and 6 xi_c
-    (Stamatescu et al. (001), Fig. 2), and of the deterministic surrogate's binary counterparts.
+    (Stamatescu et al. (2019), Fig. 2), and of the deterministic surrogate's binary counterparts.
 
     ``size``: "test" (seconds), "quick" (minutes) or "default" (under 20 minutes on 2 CPU cores);
     ``dataset``: one of "digits", "mnist1d", "mnist" (needs ``data_path``), or None for the

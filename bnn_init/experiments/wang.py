@@ -1,25 +1,25 @@
-"""Wang (000): hard-tanh binarised MLPs at and away from the edge of chaos
+"""Wang (2018): hard-tanh binarised MLPs at and away from the edge of chaos
 (``bnn-init reproduce wang-bnn``).
 
 Three parts, all rows of one `ExperimentResult` (column ``table``):
 
-* Table 1 (000 Table 1): case 1 (weights and activations binarised by Sign, Larq's
+* Table 1 (Wang 2018, Table 1): case 1 (weights and activations binarised by Sign, Larq's
   ``ste_sign``) vs case 2 (B_r = `bnn_init.quantizers.HardTanh` with r = 1 and the critical
   `bnn_init.initializers.CriticalHardTanhNormal`) vs a float network with hard-tanh activations
   and Glorot kernels ("DNN"); training accuracy after each epoch. Note that at r = 1 the critical
   kernels have |W| << r, so B_r(W) = W: case 2 computes the same function as a float network
   with those kernels until training pushes weights past r.
-* Table 2 (000 Table 2): r = 0.1 vs r = 1, each at its critical sigma_w2 (r^2 at sigma_b2 = 0,
-  ERRATA items 1-2), plus r = 0.1 at the sigma_w = 0.01 printed in Table 2; Wang reports that
+* Table 2 (Wang 2018, Table 2): r = 0.1 vs r = 1, each at its critical sigma_w2 (r^2 at sigma_b2 = 0,
+  errata 1-2), plus r = 0.1 at the sigma_w = 0.01 printed in Table 2; Wang reports that
   learning freezes for small r.
-* the depth grid (000 Figs. 7-8): training accuracy over depth x sigma_w2 for the r = 1 BNN, plain,
+* the depth grid (Wang 2018, Figs. 7-8): training accuracy over depth x sigma_w2 for the r = 1 BNN, plain,
   with BatchNorm and dropout after every hidden layer, and with one dropout after the first hidden
   layer, against the trainable depth 6 xi_c of `bnn_init.theory.HardTanhBNN` (which describes the
   plain network only: neither BatchNorm nor dropout is in Wang's theory).
 
-Kernels of binarised layers are N(0, r^2 sigma_w2 / fan_in), seen through B_r (000 eq. 7); biases
+Kernels of binarised layers are N(0, r^2 sigma_w2 / fan_in), seen through B_r (Wang 2018, eq. 7); biases
 are zero (sigma_b2 = 0). The first layer's input (the data) is not binarised, every later layer's is.
-Optimiser: Adam (as BinaryNet, 000 ref. [13]).
+Optimiser: Adam (as BinaryNet, Wang 2018, ref. [13]).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ __all__ = ["SIZES", "binary_mlp", "experiment"]
 
 CASES = ("sign", "hardtanh", "float")
 VARIANTS = ("plain", "batchnorm_dropout", "dropout_first")
-# 000 Table 1 (MNIST, width 300, 10 layers, batch 64) and Table 2: training accuracy per epoch.
+# Wang 2018, Table 1 (MNIST, width 300, 10 layers, batch 64) and Table 2: training accuracy per epoch.
 PAPER_TABLE1 = {
     "sign": (0.8361, 0.9330, 0.9234, 0.9473),
     "hardtanh": (0.9421, 0.9516, 0.9560, 0.9609),
@@ -100,7 +100,7 @@ def binary_mlp(
 ):
     """An MLP of ``depth`` hidden layers of Larq ``QuantDense`` and a binarised readout.
 
-    ``case``: "sign" (``ste_sign`` weights and activations, Glorot kernels, 000 sec. 3.1),
+    ``case``: "sign" (``ste_sign`` weights and activations, Glorot kernels, Wang 2018, sec. 3.1),
     "hardtanh" (``HardTanh(r)`` weights and activations, kernels N(0, r^2 sigma_w2 / fan_in);
     ``sigma_w2=None`` means `CriticalHardTanhNormal`), or "float" (float kernels, Glorot uniform
     or N(0, sigma_w2 / fan_in), hard-tanh activations). (The depth grid of Figs. 7-8 trains its
@@ -339,7 +339,7 @@ def _figure(summary, s, dataset):
         )
         axes[0, k + 1].set_xticks(np.arange(len(w2)), [f"{v:g}" for v in w2], fontsize=7)
     fig.colorbar(mesh, ax=axes[0, -1], label="training accuracy")
-    fig.suptitle(f"Wang (000) on {dataset}: hard-tanh BNNs")
+    fig.suptitle(f"Wang (2018) on {dataset}: hard-tanh BNNs")
     return fig
 
 
@@ -360,7 +360,7 @@ def _verdict(summary, s, dataset):
             f" -> {'frozen' if frozen else 'learns'}"
         )
     lines.append(
-        "  (paper: r=0.1 frozen at 0.0974, r=1 learns; ERRATA 2: Table 2's sigma_w=0.01 "
+        "  (paper: r=0.1 frozen at 0.0974, r=1 learns; erratum 2: Table 2's sigma_w=0.01 "
         "is a typo for the critical 0.1)"
     )
     for variant, g in summary["grid"].items():

@@ -2,7 +2,7 @@
 
 Pure numpy. ``h`` is a layer's pre-activations on the probe batch, shape (batch, ...units); the
 probe batch is read as pairs (x_a, x_b) = (first half, second half). Notation of Schoenholz et al.
-(004), sec. 2: q^l = E[(z_i^l)^2] (eq. 2), c^l = q_ab^l / sqrt(q_aa^l q_bb^l) (after eq. 5, with
+(2017), sec. 2: q^l = E[(z_i^l)^2] (eq. 2), c^l = q_ab^l / sqrt(q_aa^l q_bb^l) (after eq. 5, with
 E over units, uncentred as in the mean-field theory), E[(delta^l)^2] with delta^l = dE/dz^l (eq. 14).
 """
 
@@ -30,7 +30,7 @@ def _flat(h):
 
 
 def second_moment(h):
-    """q^l = mean over examples and units of (z^l)^2 (004 eq. 2)."""
+    """q^l = mean over examples and units of (z^l)^2 (Schoenholz et al. 2017, eq. 2)."""
     return float(np.mean(_flat(h) ** 2))
 
 
@@ -55,19 +55,19 @@ def pair_correlation(h):
 
 
 def gradient_variance(delta):
-    """E[(delta^l)^2]: mean over examples and units of (dE/dz^l)^2 (004 eq. 15)."""
+    """E[(delta^l)^2]: mean over examples and units of (dE/dz^l)^2 (Schoenholz et al. 2017, eq. 15)."""
     return second_moment(delta)
 
 
 def squared_norm(gradient):
-    """||dE/dW^l||_2^2, the squared Frobenius norm of a kernel gradient (004 Fig. 4a)."""
+    """||dE/dW^l||_2^2, the squared Frobenius norm of a kernel gradient (Schoenholz et al. 2017, Fig. 4a)."""
     return float(np.sum(np.asarray(gradient, dtype=np.float64) ** 2))
 
 
 def saturation_fraction(h, linear_range):
     """Share of pre-activations outside the quantizer's linear range: P(|z| >= r).
 
-    ``linear_range`` is the half-width r (for B_r, Wang (000) sec. 2, whose derivative vanishes
+    ``linear_range`` is the half-width r (for B_r, Wang (2018) sec. 2, whose derivative vanishes
     for |z| >= r; 1 for ``ste_sign``'s straight-through clip).
     """
     if not linear_range > 0:
@@ -76,7 +76,7 @@ def saturation_fraction(h, linear_range):
 
 
 def sign_flip_ratio(previous, current):
-    """Share of kernel entries whose sign changed, with sign(0) = +1 (Wang (000); ERRATA 4)."""
+    """Share of kernel entries whose sign changed, with sign(0) = +1 (Wang (2018); erratum 4)."""
     previous, current = np.asarray(previous), np.asarray(current)
     if previous.shape != current.shape:
         raise ValueError(
@@ -105,7 +105,7 @@ def _inverse(rate):
 
 
 def fit_correlation_depth_scale(c, c_star=1.0):
-    """xi_c fitted to |c^l - c*| ~ exp(-l / xi_c) (004 sec. 3, fig. 2) by least squares on the
+    """xi_c fitted to |c^l - c*| ~ exp(-l / xi_c) (Schoenholz et al. 2017, sec. 3, fig. 2) by least squares on the
     log residuals; inf when they do not decay, negative when they grow, NaN with fewer than 3
     usable layers."""
     residuals = np.abs(np.asarray(c, dtype=np.float64) - c_star)
@@ -113,7 +113,7 @@ def fit_correlation_depth_scale(c, c_star=1.0):
 
 
 def fit_gradient_depth_scale(grad_var, widths):
-    """xi_grad fitted to E[delta_l^2] N_l ~ exp(l / xi_grad) (004 eqs. 15-16: the width factor
+    """xi_grad fitted to E[delta_l^2] N_l ~ exp(l / xi_grad) (Schoenholz et al. 2017, eqs. 15-16: the width factor
     N_{l+1} / N_l of eq. 15 is divided out). Positive when gradients vanish towards the input,
     negative when they explode, NaN with fewer than 3 usable layers."""
     grad_var = np.asarray(grad_var, dtype=np.float64)

@@ -3,10 +3,10 @@
 =============================  ==========================  =====================================
 alias                          class                       paper
 =============================  ==========================  =====================================
-``critical_hardtanh_normal``   `CriticalHardTanhNormal`    Wang (000), sec. 3
-``hardtanh_uniform``           `HardTanhUniform`           Wang (000), sec. 4 (ERRATA item 3)
-``constant_variance``          `ConstantVariance`          Sari et al. (003)
-``binary_means``               `BinaryMeans`               Stamatescu et al. (001), sec. 3.2
+``critical_hardtanh_normal``   `CriticalHardTanhNormal`    Wang (2018), sec. 3
+``hardtanh_uniform``           `HardTanhUniform`           Wang (2018), sec. 4 (erratum 3)
+``constant_variance``          `ConstantVariance`          Sari et al. (2019)
+``binary_means``               `BinaryMeans`               Stamatescu et al. (2019), sec. 3.2
 ``critical_bias``              `CriticalBias`              biases N(0, sigma_b2)
 =============================  ==========================  =====================================
 

@@ -13,7 +13,7 @@ from ._base import SeededInitializer
 class CriticalBias(SeededInitializer):
     """b ~ N(0, sigma_b2), the bias distribution of every theory in `bnn_init.theory`.
 
-    Wang (000), sec. 3, and Stamatescu et al. (001), sec. 3.2, draw biases from N(0, sigma_b2);
+    Wang (2018), sec. 3, and Stamatescu et al. (2019), sec. 3.2, draw biases from N(0, sigma_b2);
     pass the same sigma_b2 to the kernel initializer (e.g. ``CriticalHardTanhNormal``) so that the
     solved weight variance is the critical one for these biases. ``sigma_b2=0`` gives zeros.
 

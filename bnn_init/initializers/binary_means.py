@@ -1,4 +1,4 @@
-"""Means of stochastic binary weights near +-1 (Stamatescu et al. (001), sec. 3.2)."""
+"""Means of stochastic binary weights near +-1 (Stamatescu et al. (2019), sec. 3.2)."""
 
 import math
 
@@ -33,11 +33,11 @@ def clipped_normal_scale(sigma_m2):
 class BinaryMeans(SeededInitializer):
     """Means M of stochastic binary weights (W = +-1 with E[W] = M) with E[M^2] = sigma_m2.
 
-    Stamatescu et al. (001), sec. 3.2: the surrogates' fields are h = (1 / sqrt(N)) sum_j M_ij x_j
+    Stamatescu et al. (2019), sec. 3.2: the surrogates' fields are h = (1 / sqrt(N)) sum_j M_ij x_j
     + b, so M is drawn without any fan-in factor, and chi_1 grows with sigma_m2: the surrogates
-    are closest to criticality with means near +-1, i.e. sigma_m2 -> 1 (ERRATA item 7), hence the
-    default 0.99. ``"two_point"`` draws M = +-sqrt(sigma_m2) with equal probability (001, sec. 3.2);
-    ``"clipped_normal"`` draws clip(s Z, -1, 1) with s solved so that Var(M) = sigma_m2 (001,
+    are closest to criticality with means near +-1, i.e. sigma_m2 -> 1 (erratum 7), hence the
+    default 0.99. ``"two_point"`` draws M = +-sqrt(sigma_m2) with equal probability (Stamatescu et al. 2019, sec. 3.2);
+    ``"clipped_normal"`` draws clip(s Z, -1, 1) with s solved so that Var(M) = sigma_m2 (Stamatescu et al. 2019,
     footnote 4). Use it for the surrogate layers and for the latent weights of Larq layers.
 
     Example:

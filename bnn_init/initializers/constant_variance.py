@@ -1,4 +1,4 @@
-"""Constant-variance initialisation for BNNs with BatchNorm (Sari et al. (003))."""
+"""Constant-variance initialisation for BNNs with BatchNorm (Sari et al. (2019))."""
 
 import math
 
@@ -11,10 +11,10 @@ from ._base import SeededInitializer
 
 @tf.keras.utils.register_keras_serializable(package="bnn_init")
 class ConstantVariance(SeededInitializer):
-    """The same weight variance in every layer, whatever its fan-in (Sari et al. (003), sec. 4).
+    """The same weight variance in every layer, whatever its fan-in (Sari et al. (2019), sec. 4).
 
     Sign activations discard the scale of their input, and BatchNorm restores unit variance after
-    every binary dot product (Sari et al. (003), eq. 2 and Theorem 1), so the latent weights' scale
+    every binary dot product (Sari et al. (2019), eq. 2 and Theorem 1), so the latent weights' scale
     has no effect on the forward pass; what matters is that they are centred and symmetric.
     ``"uniform"`` draws U(-sqrt(3 v), sqrt(3 v)), ``"normal"`` draws N(0, v). Sari et al. found
     v around 1e-3 best on CIFAR-10 (Table 1). The forward pass of such a ``ste_sign`` + BatchNorm

@@ -1,8 +1,8 @@
-"""Initializers for hard-tanh BNNs at the edge of chaos (Wang (000), secs. 3-4).
+"""Initializers for hard-tanh BNNs at the edge of chaos (Wang (2018), secs. 3-4).
 
 Both describe kernels that are seen through `bnn_init.quantizers.HardTanh` of the same ``r``: with
 N = fan-in, N E[B_r(W)^2] = sigma_w2, so the pre-activations follow `bnn_init.theory.HardTanhBNN`
-(Wang (000), eq. 8): q' = sigma_b2 + sigma_w2 E_q[B_r(h)^2].
+(Wang (2018), eq. 8): q' = sigma_b2 + sigma_w2 E_q[B_r(h)^2].
 """
 
 import math
@@ -44,12 +44,12 @@ class _HardTanhInitializer(SeededInitializer):
 
 @tf.keras.utils.register_keras_serializable(package="bnn_init")
 class CriticalHardTanhNormal(_HardTanhInitializer):
-    """W ~ N(0, r^2 sigma_w2 / fan_in) with sigma_w2 at the edge of chaos (Wang (000), sec. 3).
+    """W ~ N(0, r^2 sigma_w2 / fan_in) with sigma_w2 at the edge of chaos (Wang (2018), sec. 3).
 
     sigma_w2 solves chi_1 = (sigma_w2 / r^2) P(|sqrt(q*) z| < r) = 1 together with the fixed point
-    q* = sigma_b2 + sigma_w2 E_q*[B_r^2] (Wang (000), eqs. 12-13 with ERRATA item 1), through
+    q* = sigma_b2 + sigma_w2 E_q*[B_r^2] (Wang (2018), eqs. 12-13 with erratum 1), through
     ``HardTanhBNN.critical(r=r, sigma_b2=sigma_b2)``; at sigma_b2 = 0 it is exactly r^2. Seen
-    through ``HardTanh(r)``, B_r(W) = W / r has variance sigma_w2 / fan_in (Wang (000), eq. 7).
+    through ``HardTanh(r)``, B_r(W) = W / r has variance sigma_w2 / fan_in (Wang (2018), eq. 7).
     Fan-in as Keras computes it for Dense and ConvND kernels. Pair it with
     ``CriticalBias(sigma_b2)``. For fan_in comparable to sigma_w2 the clipping of B_r lowers the
     variance below sigma_w2 / fan_in: by 1.5 % at fan_in = 7 sigma_w2, 14 % at 3 sigma_w2.
@@ -87,7 +87,7 @@ class CriticalHardTanhNormal(_HardTanhInitializer):
 
 @tf.keras.utils.register_keras_serializable(package="bnn_init")
 class HardTanhUniform(_HardTanhInitializer):
-    """W ~ U(-A, A) with A = r sqrt(3 sigma_w2 / fan_in) (Wang (000), sec. 4, with ERRATA item 3).
+    """W ~ U(-A, A) with A = r sqrt(3 sigma_w2 / fan_in) (Wang (2018), sec. 4, with erratum 3).
 
     For A < r, fan_in E[B_r(W)^2] = fan_in A^2 / (3 r^2) = sigma_w2, so the network has the same
     theory as ``CriticalHardTanhNormal``. Wang's printed A = (3 sigma_w2 r^2 / (2 N))^(1/3) drops

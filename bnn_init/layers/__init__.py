@@ -1,10 +1,10 @@
 """Surrogate layers of stochastic binary networks and their binary counterparts.
 
-Stamatescu et al. (001) train networks with stochastic binary weights (and neurons) through
+Stamatescu et al. (2019) train networks with stochastic binary weights (and neurons) through
 differentiable surrogates, whose kernels hold the weight means M in [-1, 1]:
 
 =================================  ==================================================  ===========
-layer                              field                                               001
+layer                              field                                               equations
 =================================  ==================================================  ===========
 `DeterministicSurrogateDense`      h = (sum M x + sqrt(N) b) / sqrt(V), erf(kappa h)   eqs. 7, 12
 `DeterministicSurrogateConv2D`     the same, convolutional                             eqs. 7, 12
@@ -14,8 +14,8 @@ layer                              field                                        
 
 `to_binary` turns a trained surrogate into the deterministic binary Larq network (W = sign(M),
 sign neurons) that `bnn_init.export` takes; `sample_binary` draws stochastic binary networks and
-`ensemble_accuracy` evaluates their ensemble (001 Fig. 2 bottom). `CenteredScale` is Sari et al.'s
-(003) fixed-scale centring.
+`ensemble_accuracy` evaluates their ensemble (Stamatescu et al. 2019, Fig. 2 bottom). `CenteredScale` is Sari et al.'s
+(2019) fixed-scale centring.
 
 Example:
     >>> model = tf.keras.Sequential([

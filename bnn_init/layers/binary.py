@@ -1,13 +1,13 @@
 """Binary networks from a trained surrogate: the deterministic one and stochastic samples.
 
-Stamatescu et al. (001), end of sec. 2.3: training the surrogate yields the means M of the
+Stamatescu et al. (2019), end of sec. 2.3: training the surrogate yields the means M of the
 stochastic binary weights; a deterministic binary network takes the most likely weights
 W = sign(M) and sign neurons, a stochastic one samples S in {-1, +1} with P(S = +1) = (1 + M) / 2
 and stochastic neurons, and an ensemble of such samples estimates the objective's expectation
-(001 eq. 3; Fig. 2 bottom compares 5 and 100 samples).
+(Stamatescu et al. 2019, eq. 3; Fig. 2 bottom compares 5 and 100 samples).
 
-Every binary field is the paper's h = (1/sqrt(N)) sum_j W_ij x_j + b_i (001 eqs. 1-2). sign(0) = +1
-everywhere (ERRATA 4).
+Every binary field is the paper's h = (1/sqrt(N)) sum_j W_ij x_j + b_i (Stamatescu et al. 2019, eqs. 1-2). sign(0) = +1
+everywhere (erratum 4).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def _weights(layer):
 
 
 def sign(x):
-    """sign with sign(0) = +1 (ERRATA 4), numpy."""
+    """sign with sign(0) = +1 (erratum 4), numpy."""
     return np.where(np.asarray(x) >= 0, 1.0, -1.0).astype(np.float32)
 
 
@@ -121,8 +121,8 @@ def to_binary(model):
 
     Each surrogate layer becomes a ``QuantDense`` / ``QuantConv2D`` with kernel W = sign(M)
     (``kernel_quantizer="ste_sign"``) and bias sqrt(N) b, so that its output is
-    sqrt(N) h with h = (1/sqrt(N)) W x + b (001 eq. 1): sign neurons (deterministic surrogate and
-    LRT binary neurons, whose most likely state is sign(h); 001 sec. 2.3) need no scale, the sign
+    sqrt(N) h with h = (1/sqrt(N)) W x + b (Stamatescu et al. 2019, eq. 1): sign neurons (deterministic surrogate and
+    LRT binary neurons, whose most likely state is sign(h); Stamatescu et al. 2019, sec. 2.3) need no scale, the sign
     is the next binary layer's ``input_quantizer="ste_sign"``; continuous neurons get
     ``Rescaling(1/sqrt(N))`` and ``Activation("tanh")``, and a layer with ``return_field=True``
     (the logits) gets ``Rescaling(1/sqrt(N))``. Flatten, Reshape and MaxPooling2D commute with
@@ -189,14 +189,14 @@ class StochasticBinaryNetworks:
     ``nets[k]`` is network k alone (a `StochasticBinaryNetworks` of length 1).
 
     Holds sampled weights S in {-1, +1}; every call samples the neurons afresh. Per surrogate
-    layer, with a = sum_j S_ij x_j + sqrt(N) b_i (the field h = a / sqrt(N), 001 eq. 2):
+    layer, with a = sum_j S_ij x_j + sqrt(N) b_i (the field h = a / sqrt(N), Stamatescu et al. 2019, eq. 2):
 
     * deterministic surrogate, phi = erf(kappa h): x_i = sign(a_i + sqrt(nu V_i) z_i),
       V_i = sum_j (1 - M_ij^2) x_j^2, nu = max(0, 1/(2 kappa^2) - 1), z ~ N(0, 1): a sign neuron
       plus the Gaussian noise that makes P(x_i = +1 | x) = (1 + erf(kappa A_i / sqrt(V_i))) / 2 in
-      the Gaussian approximation of a (001 eqs. 6, 26-28); kappa = 1/sqrt(2) is a noiseless sign
+      the Gaussian approximation of a (Stamatescu et al. 2019, eqs. 6, 26-28); kappa = 1/sqrt(2) is a noiseless sign
       neuron, for kappa > 1/sqrt(2) no noise can sharpen it and sign neurons are used;
-    * LRT, binary neurons: x_i = +1 with probability (1 + tanh(h_i)) / 2 (001 sec. 2.2);
+    * LRT, binary neurons: x_i = +1 with probability (1 + tanh(h_i)) / 2 (Stamatescu et al. 2019, sec. 2.2);
     * LRT, continuous neurons: x_i = tanh(h_i);
     * ``return_field=True``: the output h_i (logits).
     """
@@ -270,7 +270,7 @@ class StochasticBinaryNetworks:
 def sample_binary(model, n, seed=0):
     """``n`` stochastic binary networks drawn from a surrogate ``model``
     (`StochasticBinaryNetworks`): weights S = +1 with probability (1 + M) / 2, else -1,
-    independently (001 sec. 2.2), and stochastic neurons as described there.
+    independently (Stamatescu et al. 2019, sec. 2.2), and stochastic neurons as described there.
 
     Example:
         >>> nets = sample_binary(surrogate_model, 5, seed=0)     # doctest: +SKIP
@@ -314,8 +314,8 @@ def sample_binary(model, n, seed=0):
 def ensemble_accuracy(model, x, y, samples, seed=0, batch_size=1024):
     """Accuracy of the ensemble of ``samples`` stochastic binary networks drawn from ``model``:
     the predicted class maximises the class probability averaged over the networks,
-    (1/S) sum_s softmax(logits_s), the Monte Carlo estimate of E_{S, x} p(y | x) in 001 eq. 3.
-    ``samples=1`` is the accuracy of a single stochastic network (001 Fig. 2 bottom: 5 vs 100).
+    (1/S) sum_s softmax(logits_s), the Monte Carlo estimate of E_{S, x} p(y | x) in Stamatescu et al. 2019, eq. 3.
+    ``samples=1`` is the accuracy of a single stochastic network (Stamatescu et al. 2019, Fig. 2 bottom: 5 vs 100).
 
     Example:
         >>> ensemble_accuracy(surrogate_model, x_test, y_test, samples=100)   # doctest: +SKIP

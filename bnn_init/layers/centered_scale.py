@@ -1,6 +1,6 @@
-"""Centring with a fixed scale: BatchNorm without the batch standard deviation (Sari et al. (003)).
+"""Centring with a fixed scale: BatchNorm without the batch standard deviation (Sari et al. (2019)).
 
-Sari et al. (003), sec. 4 and Table 2: in a binary network BatchNorm's essential job is to centre
+Sari et al. (2019), sec. 4 and Table 2: in a binary network BatchNorm's essential job is to centre
 the binary dot products and to divide them by a scale that keeps gradients from exploding; the
 batch standard deviation can be replaced by the constant sqrt(K_(l-1)), K_(l-1) the fan-in of the
 binary layer (a dot product of K terms +-1 has variance K), "Centred, fixed scale" in Table 2.
@@ -28,13 +28,13 @@ def _kernel_fan_in(layer) -> int | None:
 
 @tf.keras.utils.register_keras_serializable(package="bnn_init")
 class CenteredScale(tf.keras.layers.Layer):
-    """y = (x - mu) / sqrt(v) (+ beta): mini-batch centring and a fixed variance v (Sari (003)).
+    """y = (x - mu) / sqrt(v) (+ beta): mini-batch centring and a fixed variance v (Sari et al. (2019)).
 
     In training mode mu is the mini-batch mean of every channel (over all axes but the last, as
     BatchNorm); the moving mean m <- momentum m + (1 - momentum) mu is updated and used at
     inference, so the inference layer is the per-channel affine map y = x / sqrt(v) + (beta -
     m / sqrt(v)), which folds into the preceding layer's bias and output scale for export.
-    Sari et al. (003), sec. 4: BatchNorm divides by the batch standard deviation; they replace its
+    Sari et al. (2019), sec. 4: BatchNorm divides by the batch standard deviation; they replace its
     variance by the constant K_(l-1), the fan-in of the binary layer before ("Centred, fixed
     scale", Table 2), and close the gap to BatchNorm with 2 K_(l-1) or 3 K_(l-1).
 

@@ -1,20 +1,20 @@
 """Deterministic (moment-propagation) surrogate of a stochastic binary network.
 
-Stamatescu et al. (001), eq. 7 in the form of eq. 12: the mean of every neuron is propagated
+Stamatescu et al. (2019), eq. 7 in the form of eq. 12: the mean of every neuron is propagated
 analytically. For unit i with inputs x_j (j = 1..N, N the fan-in) and weight means M_ij,
 
     h_i = (sum_j M_ij x_j + sqrt(N) b_i) / sqrt(V_i),      x_i' = phi(h_i) = erf(kappa h_i),
 
-V_i = sum_j (1 - M_ij^2 x_j^2) when x_j are means of binary neurons (hidden layers, 001 eq. 5) and
-V_i = sum_j (1 - M_ij^2) x_j^2 for real, non-random inputs (first layer, 001 footnote 2). kappa =
-1/sqrt(2) is a deterministic sign neuron fed by the Gaussian field (001 App. A, eq. 27); kappa =
-sqrt(pi)/2 matches tanh (001 eqs. 29-34). Gradients flow through the variance V as well as the
-mean: 001 sec. 2.3 backpropagates through Sigma^(-1/2), which Soudry et al. (2014) dropped.
+V_i = sum_j (1 - M_ij^2 x_j^2) when x_j are means of binary neurons (hidden layers, Stamatescu et al. 2019, eq. 5) and
+V_i = sum_j (1 - M_ij^2) x_j^2 for real, non-random inputs (first layer, Stamatescu et al. 2019, footnote 2). kappa =
+1/sqrt(2) is a deterministic sign neuron fed by the Gaussian field (Stamatescu et al. 2019, App. A, eq. 27); kappa =
+sqrt(pi)/2 matches tanh (Stamatescu et al. 2019, eqs. 29-34). Gradients flow through the variance V as well as the
+mean: Stamatescu et al. 2019, sec. 2.3 backpropagates through Sigma^(-1/2), which Soudry et al. (2014) dropped.
 
 At initialisation, M with variance sigma_m2 and b ~ N(0, sigma_b2), the layer follows
 `bnn_init.theory.DeterministicSurrogate(sigma_m2, sigma_b2, kappa)`:
-q' = (sigma_m2 E[phi^2] + sigma_b2) / (1 - sigma_m2 E[phi^2]) (001 eq. 13) and the correlation
-map of ERRATA 6.
+q' = (sigma_m2 E[phi^2] + sigma_b2) / (1 - sigma_m2 E[phi^2]) (Stamatescu et al. 2019, eq. 13) and the correlation
+map of erratum 6.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ __all__ = ["DeterministicSurrogateConv2D", "DeterministicSurrogateDense"]
 
 
 class _DeterministicSurrogate(SurrogateLayer):
-    """h = (A + sqrt(N) b) / sqrt(V + N epsilon), phi(h) = erf(kappa h) (001 eq. 12)."""
+    """h = (A + sqrt(N) b) / sqrt(V + N epsilon), phi(h) = erf(kappa h) (Stamatescu et al. 2019, eq. 12)."""
 
     def __init__(self, kappa=SIGN_NEURON_KAPPA, **kwargs):
         super().__init__(**kwargs)
@@ -54,7 +54,7 @@ class _DeterministicSurrogate(SurrogateLayer):
 
 @tf.keras.utils.register_keras_serializable(package="bnn_init")
 class DeterministicSurrogateDense(DenseGeometry, _DeterministicSurrogate):
-    """Fully connected deterministic surrogate layer (Stamatescu et al. (001), eqs. 7 and 12).
+    """Fully connected deterministic surrogate layer (Stamatescu et al. (2019), eqs. 7 and 12).
 
     Output erf(kappa h_i) with h_i = (sum_j M_ij x_j + sqrt(N) b_i) / sqrt(V_i) (see
     `bnn_init.layers.deterministic`); the kernel holds the means M (in [-1, 1]).
@@ -86,7 +86,7 @@ class DeterministicSurrogateDense(DenseGeometry, _DeterministicSurrogate):
 
 @tf.keras.utils.register_keras_serializable(package="bnn_init")
 class DeterministicSurrogateConv2D(Conv2DGeometry, _DeterministicSurrogate):
-    """2-D convolutional deterministic surrogate layer (001 eqs. 7 and 12, N = kh kw c_in).
+    """2-D convolutional deterministic surrogate layer (Stamatescu et al. 2019, eqs. 7 and 12, N = kh kw c_in).
 
     Example:
         >>> layer = DeterministicSurrogateConv2D(16, 3, padding="same", input_kind="real")

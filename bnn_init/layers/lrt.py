@@ -1,6 +1,6 @@
 """Local-reparameterisation (LRT) surrogate of a stochastic binary network.
 
-Stamatescu et al. (001), eq. 8 (and eq. 18): the Gaussian field of the stochastic network is
+Stamatescu et al. (2019), eq. 8 (and eq. 18): the Gaussian field of the stochastic network is
 sampled instead of integrated. For unit i with inputs x_j (j = 1..N) and weight means M_ij,
 
     h_i = (1/sqrt(N)) sum_j M_ij x_j + b_i + sqrt(V_i / N) eps_i,    eps_i ~ N(0, 1),
@@ -10,9 +10,9 @@ with eps drawn independently per example and unit in training (at inference eps 
 is its mean; call the layer with ``training=True`` to sample). The variance sum V_i is
 
 * ``neurons="binary"`` (stochastic binary neurons whose mean is tanh(h)): inputs are neuron means,
-  V_i = sum_j (1 - M_ij^2 x_j^2) (001 eq. 18), so that q' = 1 + sigma_b2 (eq. 19);
+  V_i = sum_j (1 - M_ij^2 x_j^2) (Stamatescu et al. 2019, eq. 18), so that q' = 1 + sigma_b2 (eq. 19);
 * ``neurons="continuous"`` (tanh neurons, only the weights are binary): inputs are real values,
-  V_i = sum_j (1 - M_ij^2) x_j^2 (ERRATA 8; 001 footnote 2), so that q' = E[phi^2] + sigma_b2
+  V_i = sum_j (1 - M_ij^2) x_j^2 (erratum 8; Stamatescu et al. 2019, footnote 2), so that q' = E[phi^2] + sigma_b2
   (eq. 21).
 
 The first layer of a binary-neuron stack sees real inputs: give it ``input_kind="real"``.
@@ -37,7 +37,7 @@ NEURONS = ("binary", "continuous")
 
 
 class _LRTSurrogate(SurrogateLayer):
-    """h = A / sqrt(N) + b + sqrt(V / N + epsilon) eps (001 eq. 8), phi = tanh."""
+    """h = A / sqrt(N) + b + sqrt(V / N + epsilon) eps (Stamatescu et al. 2019, eq. 8), phi = tanh."""
 
     def __init__(self, neurons="binary", seed=None, **kwargs):
         self.neurons = check_choice("neurons", neurons, NEURONS)
@@ -45,7 +45,7 @@ class _LRTSurrogate(SurrogateLayer):
         if self.neurons == "continuous" and self.input_kind == "means":
             raise ValueError(
                 "input_kind='means' with neurons='continuous': the inputs of a continuous-neuron "
-                "layer are real values, whose variance term is (1 - M^2) x^2 (ERRATA 8); use "
+                "layer are real values, whose variance term is (1 - M^2) x^2 (erratum 8); use "
                 "input_kind='real' or None"
             )
         self.seed = check_seed(seed)
@@ -73,7 +73,7 @@ class _LRTSurrogate(SurrogateLayer):
 
 @tf.keras.utils.register_keras_serializable(package="bnn_init")
 class LRTSurrogateDense(DenseGeometry, _LRTSurrogate):
-    """Fully connected LRT surrogate layer (Stamatescu et al. (001), eqs. 8, 18, 21).
+    """Fully connected LRT surrogate layer (Stamatescu et al. (2019), eqs. 8, 18, 21).
 
     Output tanh(h_i), h_i = (1/sqrt(N)) sum_j M_ij x_j + b_i + sqrt(V_i / N) eps_i (see
     `bnn_init.layers.lrt`); the kernel holds the means M (in [-1, 1]).
@@ -107,7 +107,7 @@ class LRTSurrogateDense(DenseGeometry, _LRTSurrogate):
 
 @tf.keras.utils.register_keras_serializable(package="bnn_init")
 class LRTSurrogateConv2D(Conv2DGeometry, _LRTSurrogate):
-    """2-D convolutional LRT surrogate layer (001 eq. 8, N = kh kw c_in).
+    """2-D convolutional LRT surrogate layer (Stamatescu et al. 2019, eq. 8, N = kh kw c_in).
 
     Example:
         >>> layer = LRTSurrogateConv2D(16, 3, neurons="binary", input_kind="real")

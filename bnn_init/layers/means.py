@@ -1,11 +1,11 @@
 """Means of stochastic binary weights: the [-1, 1] constraint and what all surrogate layers share.
 
-A surrogate layer (Stamatescu et al. (001), sec. 2.3) holds the means M_ij = E[S_ij] of stochastic
+A surrogate layer (Stamatescu et al. (2019), sec. 2.3) holds the means M_ij = E[S_ij] of stochastic
 binary weights S_ij in {-1, +1}, so M must stay in [-1, 1]. bnn-init keeps M as the layer's
 ``kernel`` and projects it back onto [-1, 1] after every optimizer step (`MeansConstraint`,
 projected gradient descent) rather than parameterising M = f(theta) with a bounded f such as tanh:
 
-* the paper recommends means near +-1 at initialisation (sigma_m2 -> 1, 001 sec. 3 and Fig. 2);
+* the paper recommends means near +-1 at initialisation (sigma_m2 -> 1, Stamatescu et al. 2019, sec. 3 and Fig. 2);
   with M = tanh(theta) the gradient reaching theta is scaled by dM/dtheta = 1 - M^2, i.e. 100 times
   smaller at M = +-0.995 (sigma_m2 = 0.99) than at M = 0, exactly where training should start,
   and M = +-1 (sigma_m2 = 1) would need an infinite theta;
@@ -30,9 +30,9 @@ from bnn_init.initializers import BinaryMeans
 __all__ = ["INPUT_KINDS", "MeansConstraint", "SurrogateLayer"]
 
 #: What a surrogate layer's inputs are: "means" of stochastic binary neurons (the outputs of a
-#: previous surrogate layer with binary neurons, variance term 1 - M^2 x^2, 001 Assumption 1) or
-#: "real" deterministic values (network inputs, continuous neurons: (1 - M^2) x^2, 001 footnote 2,
-#: ERRATA 8).
+#: previous surrogate layer with binary neurons, variance term 1 - M^2 x^2, Stamatescu et al. 2019, Assumption 1) or
+#: "real" deterministic values (network inputs, continuous neurons: (1 - M^2) x^2, Stamatescu et al. 2019, footnote 2,
+#: erratum 8).
 INPUT_KINDS = ("means", "real")
 
 
@@ -40,7 +40,7 @@ INPUT_KINDS = ("means", "real")
 class MeansConstraint(tf.keras.constraints.Constraint):
     """Projects weight means onto [-1, 1] after each optimizer step: M <- clip(M, -1, 1).
 
-    Means of +-1 weights, M = E[S] with S in {-1, +1} (Stamatescu et al. (001), sec. 2.2). Every
+    Means of +-1 weights, M = E[S] with S in {-1, +1} (Stamatescu et al. (2019), sec. 2.2). Every
     surrogate layer uses it for its kernel (see the module docstring for why a constraint).
 
     Example:
@@ -74,7 +74,7 @@ class SurrogateLayer(tf.keras.layers.Layer):
 
     For the inputs x of one output unit i (the receptive field j = 1..N, N the fan-in) it computes
     the mean sum A_i = sum_j M_ij x_j and the variance sum V_i of the Gaussian field of the
-    stochastic binary network (001, Assumption 1 and footnote 2):
+    stochastic binary network (Stamatescu et al. 2019, Assumption 1 and footnote 2):
 
     * ``input_kind="means"``: x_j are means of stochastic binary neurons,
       V_i = sum_j (1 - M_ij^2 x_j^2);

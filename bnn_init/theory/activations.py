@@ -9,7 +9,7 @@ Every activation offers, vectorised over q (and c):
                                 ``slope_value(c) = E[phi'(u1) phi'(u2)]``
 
 The defaults use Gauss-Hermite quadrature (see ``gaussian``); ``Erf`` and ``HardTanh`` override
-them with closed forms. Notation as in Schoenholz et al. (004), eqs. 3-9.
+them with closed forms. Notation as in Schoenholz et al. (2017), eqs. 3-9.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class Erf(Activation):
     E[phi(u1) phi(u2)] = (2/pi) arcsin(2 k^2 q c / (1 + 2 k^2 q)),
     E[phi'(u1) phi'(u2)] = (4 k^2 / pi) / sqrt((1 + 2 k^2 q)^2 - (2 k^2 q c)^2).
 
-    kappa = 1/sqrt(2) is the mean of a sign neuron with unit Gaussian noise (Stamatescu (001) eq. 6).
+    kappa = 1/sqrt(2) is the mean of a sign neuron with unit Gaussian noise (Stamatescu et al. (2019) eq. 6).
     """
 
     closed_form = True
@@ -163,7 +163,7 @@ class _ErfPair:
 
 
 class HardTanh(Activation):
-    """Wang's binarisation B_r(h) = clip(h / r, -1, 1), B_r'(h) = 1/r on (-r, r) (Wang (000), sec. 2).
+    """Wang's binarisation B_r(h) = clip(h / r, -1, 1), B_r'(h) = 1/r on (-r, r) (Wang (2018), sec. 2).
 
     With a = r / sqrt(q), P = 2 Phi(a) - 1 and the standard normal density pdf:
 
@@ -276,7 +276,7 @@ def _pdf(z):
 
 
 class Sign(Activation):
-    """phi(h) = sign(h) with sign(0) = +1 (ERRATA 4); E[phi(u1) phi(u2)] = (2/pi) arcsin(c).
+    """phi(h) = sign(h) with sign(0) = +1 (erratum 4); E[phi(u1) phi(u2)] = (2/pi) arcsin(c).
 
     Its derivative is zero almost everywhere; the pair slope returned is the one that makes
     q E[phi'(u1) phi'(u2)] = d/dc (2/pi) arcsin(c), i.e. (2/pi) / (q sqrt(1 - c^2)).

@@ -3,10 +3,10 @@
 A model is an immutable description of a random network family with a variance map
 q' = q_map(q) and, for two inputs of equal variance q, a correlation map of the form
 
-    c' = (A E[phi(u1) phi(u2)] + sigma_b2) / D(q)          (Schoenholz et al. (004) eqs. 4-5)
+    c' = (A E[phi(u1) phi(u2)] + sigma_b2) / D(q)          (Schoenholz et al. (2017) eqs. 4-5)
 
-with u1, u2 as in 004 eq. 5, a weight scale A and a normaliser D(q) set by the model. Depth scales
-follow 004 eqs. 8, 9 and 16: xi_q = -1/log(dq'/dq at q*), xi_c = -1/log(dc'/dc at c*),
+with u1, u2 as in Schoenholz et al. 2017, eq. 5, a weight scale A and a normaliser D(q) set by the model. Depth scales
+follow Schoenholz et al. 2017, eqs. 8, 9 and 16: xi_q = -1/log(dq'/dq at q*), xi_c = -1/log(dc'/dc at c*),
 xi_grad = -1/log(backward factor). Parameters may be arrays (they broadcast), which is how
 ``phase_diagram`` evaluates a whole grid at once.
 """
@@ -39,7 +39,7 @@ def _scalar(x):
 
 
 def _depth_scale(slope):
-    """-1/log(slope): 0 for slope 0, inf at slope 1, negative above 1 (004 eq. 16)."""
+    """-1/log(slope): 0 for slope 0, inf at slope 1, negative above 1 (Schoenholz et al. 2017, eq. 16)."""
     slope = np.asarray(slope, dtype=float)
     critical = np.abs(slope - 1.0) <= CRITICAL_TOLERANCE
     with np.errstate(divide="ignore"):
@@ -82,8 +82,8 @@ class MeanFieldModel:
         raise NotImplementedError
 
     def backward_factor(self, q):
-        """E[delta_l^2] / E[delta_{l+1}^2] for equal widths at pre-activation variance q (004
-        eq. 15): chi_1 at q unless a model overrides it (dropout, straight-through sign)."""
+        """E[delta_l^2] / E[delta_{l+1}^2] for equal widths at pre-activation variance q (Schoenholz et al.
+        2017, eq. 15): chi_1 at q unless a model overrides it (dropout, straight-through sign)."""
         return self._chi1_at(q)
 
     def _unit_correlation_is_fixed(self):
@@ -129,7 +129,7 @@ class MeanFieldModel:
     def c_map(self, c, q=None):
         """Correlation c^{l+1} of two inputs with correlation c^l and variance q (default q*).
 
-        General form of 004 eq. 5 (and ERRATA 6 for the deterministic surrogate).
+        General form of Schoenholz et al. 2017, eq. 5 (and erratum 6 for the deterministic surrogate).
         """
         c = check_range("c", c, low=-1.0, high=1.0)
         if q is None:
@@ -217,18 +217,18 @@ class MeanFieldModel:
 
     @property
     def chi1(self):
-        """chi_1: slope of the correlation map at c = 1 and q = q* (004 eq. 7); at q* = 0 its
-        limit q -> 0 (ERRATA 6). chi_1 < 1 ordered, = 1 critical, > 1 chaotic."""
+        """chi_1: slope of the correlation map at c = 1 and q = q* (Schoenholz et al. 2017, eq. 7); at q* = 0 its
+        limit q -> 0 (erratum 6). chi_1 < 1 ordered, = 1 critical, > 1 chaotic."""
         return _scalar(self._chi1)
 
     @property
     def xi_q(self):
-        """Variance depth scale -1/log(dq'/dq at q*) (004 eq. 8)."""
+        """Variance depth scale -1/log(dq'/dq at q*) (Schoenholz et al. 2017, eq. 8)."""
         return _scalar(_depth_scale(self.q_map_slope(self._q_star)))
 
     @property
     def xi_c(self):
-        """Correlation depth scale -1/log(chi_c), chi_c the c-map slope at c* (004 eq. 9)."""
+        """Correlation depth scale -1/log(chi_c), chi_c the c-map slope at c* (Schoenholz et al. 2017, eq. 9)."""
         return _scalar(_depth_scale(self._c_star_slope))
 
     @cached_property
@@ -240,18 +240,18 @@ class MeanFieldModel:
 
     @property
     def xi_grad(self):
-        """Gradient depth scale -1/log(backward factor) (004 eq. 16): positive when gradients
+        """Gradient depth scale -1/log(backward factor) (Schoenholz et al. 2017, eq. 16): positive when gradients
         vanish, negative when they explode, inf at criticality."""
         return _scalar(_depth_scale(self.backward_factor(self._q_star)))
 
     def max_trainable_depth(self, k=6.0):
-        """Depth beyond which training fails, k xi_c (004 sec. 5 uses k = 6; 001 Fig. 2 k = 3)."""
+        """Depth beyond which training fails, k xi_c (Schoenholz et al. 2017, sec. 5 uses k = 6; Stamatescu et al. 2019, Fig. 2 k = 3)."""
         k = check_range("k", k, low=0.0, low_open=True)
         return _scalar(k * self.xi_c)
 
     def grad_variance_ratio(self, widths=None):
         """Per-layer backward factor E[delta_l^2] / E[delta_{l+1}^2] = chi N_{l+1} / N_l
-        (004 eq. 15). With ``widths`` (N_1..N_L) returns the L-1 factors, else the equal-width one."""
+        (Schoenholz et al. 2017, eq. 15). With ``widths`` (N_1..N_L) returns the L-1 factors, else the equal-width one."""
         factor = self.backward_factor(self._q_star)
         if widths is None:
             return _scalar(factor)

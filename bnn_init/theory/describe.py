@@ -8,13 +8,13 @@ Rules, applied to the hidden layers (every monitored layer but the first, which 
 inputs, and the last, the classifier):
 
 - ``DeterministicSurrogate*`` / ``LRTSurrogate*`` layers -> ``DeterministicSurrogate`` /
-  ``LRTSurrogate`` with sigma_m2 from the means' initializer (Stamatescu (001), sec. 3);
+  ``LRTSurrogate`` with sigma_m2 from the means' initializer (Stamatescu et al. (2019), sec. 3);
 - Larq quantized layers with ``HardTanh(r)`` input quantizers -> ``HardTanhBNN`` with
-  sigma_w2 = fan_in E[B_r(W)^2] of the kernel initializer (Wang (000), eq. 7);
+  sigma_w2 = fan_in E[B_r(W)^2] of the kernel initializer (Wang (2018), eq. 7);
 - Larq quantized layers with a sign-like input quantizer (``ste_sign``, ``approx_sign``, ...) ->
-  ``SignNet`` (001 App. F; with BatchNorm the scale of W does not matter, Sari (003));
+  ``SignNet`` (Stamatescu et al. 2019, App. F; with BatchNorm the scale of W does not matter, Sari et al. (2019));
 - float layers with a ``tanh`` activation -> ``ContinuousNet(phi="tanh")`` with
-  sigma_w2 = fan_in Var(W) (Schoenholz (004), eq. 3).
+  sigma_w2 = fan_in Var(W) (Schoenholz et al. (2017), eq. 3).
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def weight_law(initializer, fan_in, fan_out):
 
 
 def clipped_second_moment(law, r):
-    """E[B_r(W)^2] for W drawn from ``law`` = (kind, variance) (Wang (000), eq. 7, ERRATA 3)."""
+    """E[B_r(W)^2] for W drawn from ``law`` = (kind, variance) (Wang (2018), eq. 7, erratum 3)."""
     kind, variance = law
     if kind == "normal":
         return float(HardTanh(r).second_moment(variance))

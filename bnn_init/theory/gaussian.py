@@ -1,6 +1,6 @@
 """Gaussian expectations by Gauss-Hermite quadrature, vectorised over parameter grids.
 
-Notation follows Schoenholz et al. (004), eqs. 3-5: ``E_q[f] = \\int Dz f(sqrt(q) z)`` with the
+Notation follows Schoenholz et al. (2017), eqs. 3-5: ``E_q[f] = \\int Dz f(sqrt(q) z)`` with the
 standard Gaussian measure Dz, and for a pair of inputs with variance q and correlation c,
 ``u1 = sqrt(q) z1``, ``u2 = sqrt(q) (c z1 + sqrt(1 - c^2) z2)``.
 

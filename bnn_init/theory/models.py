@@ -42,7 +42,7 @@ def _bracket_upwards(chi1_of, start=1.0):
 
 
 class _WeightVarianceModel(MeanFieldModel):
-    """Networks with weights of variance sigma_w2 / N feeding phi (004 eqs. 3-7):
+    """Networks with weights of variance sigma_w2 / N feeding phi (Schoenholz et al. 2017, eqs. 3-7):
     q' = s E_q[phi^2] + sigma_b2 with s = ``_variance_scale()``, c' = (sigma_w2 E[phi phi] +
     sigma_b2) / q', chi_1 = sigma_w2 E_q[phi'^2]."""
 
@@ -68,9 +68,9 @@ class _WeightVarianceModel(MeanFieldModel):
 class ContinuousNet(_WeightVarianceModel):
     """Fully connected network with real weights N(0, sigma_w2 / N) and biases N(0, sigma_b2).
 
-    Schoenholz et al. (004): q' = (sigma_w2 / rho) E_q[phi^2] + sigma_b2 (eqs. 3, 11),
+    Schoenholz et al. (2017): q' = (sigma_w2 / rho) E_q[phi^2] + sigma_b2 (eqs. 3, 11),
     c' = (sigma_w2 E[phi(u1) phi(u2)] + sigma_b2) / q' (eqs. 4-5, 12), chi_1 = sigma_w2 E_q*[phi'^2]
-    (eq. 7; no 1/rho, ERRATA 5), keep probability rho = 1 - dropout_rate. The backward factor
+    (eq. 7; no 1/rho, erratum 5), keep probability rho = 1 - dropout_rate. The backward factor
     is (sigma_w2 / rho) E[phi'^2] (eq. 15 with the dropout mask applied on the backward pass too).
 
     >>> ContinuousNet.critical(phi="tanh", sigma_b2=0.05).sigma_w2  # doctest: +ELLIPSIS
@@ -133,8 +133,8 @@ class ContinuousNet(_WeightVarianceModel):
 
     @classmethod
     def critical(cls, phi="tanh", sigma_b2=0.0, dropout_rate=0.0):
-        """The model with chi_1 = 1 (edge of chaos, 004 sec. 2). With dropout chi_1 = 1 is still
-        solved, but c = 1 is no longer a fixed point and xi_c stays finite (004 sec. 3.1)."""
+        """The model with chi_1 = 1 (edge of chaos, Schoenholz et al. 2017, sec. 2). With dropout chi_1 = 1 is still
+        solved, but c = 1 is no longer a fixed point and xi_c stays finite (Schoenholz et al. 2017, sec. 3.1)."""
 
         def chi1_of(s):
             return cls(phi=phi, sigma_w2=s, sigma_b2=sigma_b2, dropout_rate=dropout_rate).chi1
@@ -150,13 +150,13 @@ class ContinuousNet(_WeightVarianceModel):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class HardTanhBNN(_WeightVarianceModel):
-    """Wang's binarised network, case 2 (Wang (000), sec. 3.2).
+    """Wang's binarised network, case 2 (Wang (2018), sec. 3.2).
 
     Weights W ~ N(0, r^2 sigma_w2 / N) are seen through B_r(x) = clip(x / r, -1, 1), so that
     N E[B_r(W)^2] -> sigma_w2 (eq. 7), activations are B_r(h), biases N(0, sigma_b2):
     q' = sigma_w2 E_q[B_r^2] + sigma_b2 (eq. 9), c' as eq. 10 without assuming q = q*,
     chi_1 = sigma_w2 E_q*[B_r'^2] = (sigma_w2 / r^2) P(|sqrt(q*) z| < r) (eq. 11, and the
-    corrected eq. 13 of ERRATA 1). At sigma_b2 = 0, q* = 0 and chi_1 = sigma_w2 / r^2.
+    corrected eq. 13 of erratum 1). At sigma_b2 = 0, q* = 0 and chi_1 = sigma_w2 / r^2.
 
     >>> HardTanhBNN.critical(r=0.1, sigma_b2=0.0).sigma_w2  # doctest: +ELLIPSIS
     0.01...
@@ -189,7 +189,7 @@ class HardTanhBNN(_WeightVarianceModel):
 
     @classmethod
     def critical(cls, r=1.0, sigma_b2=0.0):
-        """Edge of chaos: sigma_w2 with chi_1 = 1 (ERRATA 1); equals r^2 at sigma_b2 = 0."""
+        """Edge of chaos: sigma_w2 with chi_1 = 1 (erratum 1); equals r^2 at sigma_b2 = 0."""
 
         def chi1_of(s):
             return cls(r=r, sigma_w2=s, sigma_b2=sigma_b2).chi1
@@ -201,14 +201,14 @@ class HardTanhBNN(_WeightVarianceModel):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class DeterministicSurrogate(MeanFieldModel):
-    """Moment-propagation surrogate of a stochastic binary network (Stamatescu et al. (001)).
+    """Moment-propagation surrogate of a stochastic binary network (Stamatescu et al. (2019)).
 
     Weight means M with variance sigma_m2, mean neuron phi(h) = erf(kappa h). With
     E = E_q[phi^2]: q' = (sigma_m2 E + sigma_b2) / (1 - sigma_m2 E) (eq. 13),
     c' = (sigma_m2 E[phi(u1) phi(u2)] + sigma_b2) / (sigma_m2 E + sigma_b2) (general form of
-    eq. 14, ERRATA 6), chi_1 = sigma_m2 E_q*[phi'^2] / (1 - sigma_m2 E_q*[phi^2]) (eq. 15 at q*).
+    eq. 14, erratum 6), chi_1 = sigma_m2 E_q*[phi'^2] / (1 - sigma_m2 E_q*[phi^2]) (eq. 15 at q*).
     For kappa = 1/sqrt(2) (sign neurons with unit Gaussian noise) chi_1 <= 2/pi: no critical
-    point (ERRATA 7).
+    point (erratum 7).
 
     >>> round(DeterministicSurrogate(sigma_m2=1.0, sigma_b2=0.0).chi1, 6)  # 2/pi
     0.63662
@@ -260,7 +260,7 @@ class DeterministicSurrogate(MeanFieldModel):
     @classmethod
     def critical(cls, sigma_b2=0.0, kappa=SIGN_NEURON_KAPPA):
         """sigma_m2 in (0, 1] with chi_1 = 1, solving chi_1 = 1 together with the q fixed point
-        (Claim 1 as corrected in ERRATA 7); NoCriticalPoint when chi_1 < 1 even at sigma_m2 = 1."""
+        (Claim 1 as corrected in erratum 7); NoCriticalPoint when chi_1 < 1 even at sigma_m2 = 1."""
 
         def chi1_of(s):
             return cls(sigma_m2=s, sigma_b2=sigma_b2, kappa=kappa).chi1
@@ -269,13 +269,13 @@ class DeterministicSurrogate(MeanFieldModel):
         limit = np.pi / (
             4.0 * float(kappa) ** 2
         )  # 1 / phi'(0)^2: chi_1 = sigma_m2 phi'(0)^2 at q* = 0
-        if float(sigma_b2) == 0.0 and limit <= 1.0:  # exact: q* = 0 below the limit (ERRATA 6)
+        if float(sigma_b2) == 0.0 and limit <= 1.0:  # exact: q* = 0 below the limit (erratum 6)
             return cls(sigma_m2=limit, sigma_b2=sigma_b2, kappa=kappa)
         if best.chi1 < 1.0:
             raise NoCriticalPoint(
                 f"the deterministic surrogate with kappa={float(kappa):g}, sigma_b2={float(sigma_b2):g} has "
                 f"chi_1 < 1 for every sigma_m2 in (0, 1] (at most {best.chi1:.4f} at sigma_m2 = 1), so it "
-                f"is always ordered (001 Claim 1, ERRATA 7). Nearest feasible point: sigma_m2 = 1, where "
+                f"is always ordered (Stamatescu et al. 2019, Claim 1, erratum 7). Nearest feasible point: sigma_m2 = 1, where "
                 f"chi_1 and xi_c = {best.xi_c:.3g} are largest; criticality needs kappa >= sqrt(pi)/2 "
                 f"and sigma_b2 -> 0.",
                 nearest=dict(sigma_m2=1.0, sigma_b2=float(sigma_b2), kappa=float(kappa)),
@@ -285,13 +285,13 @@ class DeterministicSurrogate(MeanFieldModel):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class LRTSurrogate(MeanFieldModel):
-    """Local-reparameterisation surrogate (Stamatescu et al. (001) eqs. 8, 18-21).
+    """Local-reparameterisation surrogate (Stamatescu et al. (2019) eqs. 8, 18-21).
 
     ``neurons="binary"``: stochastic binary neurons with mean phi = tanh; the weight noise
     makes q' = 1 + sigma_b2 for every q (eq. 19) and c' = (sigma_m2 E[phi phi] + sigma_b2)/(1 + sigma_b2)
     (eq. 20): c = 1 is never a fixed point, no critical point (Claim 2).
     ``neurons="continuous"``: tanh neurons, binary weights; field noise (1/N) sum_j x_j^2 (1 - M_ij^2)
-    (ERRATA 8) gives q' = E_q[phi^2] + sigma_b2 and c' = (sigma_m2 E[phi phi] + sigma_b2) / q' (eq. 21);
+    (erratum 8) gives q' = E_q[phi^2] + sigma_b2 and c' = (sigma_m2 E[phi phi] + sigma_b2) / q' (eq. 21);
     critical only at (sigma_m2, sigma_b2) = (1, 0) (Claim 3). In both chi_1 = sigma_m2 E_q*[phi'^2].
     """
 
@@ -353,9 +353,9 @@ class LRTSurrogate(MeanFieldModel):
         if neurons == "continuous" and float(check_range("sigma_b2", sigma_b2, low=0.0)) == 0.0:
             return best
         why = (
-            "c = 1 is never a fixed point because the weight noise decorrelates the two inputs (001 Claim 2)"
+            "c = 1 is never a fixed point because the weight noise decorrelates the two inputs (Stamatescu et al. 2019, Claim 2)"
             if neurons == "binary"
-            else "for sigma_b2 > 0, q* > 0 and E[tanh'^2] < 1, so chi_1 < 1 for every sigma_m2 <= 1 (001 Claim 3)"
+            else "for sigma_b2 > 0, q* > 0 and E[tanh'^2] < 1, so chi_1 < 1 for every sigma_m2 <= 1 (Stamatescu et al. 2019, Claim 3)"
         )
         raise NoCriticalPoint(
             f"the LRT surrogate with {neurons} neurons and sigma_b2={float(sigma_b2):g} has no critical point: "
@@ -372,7 +372,7 @@ class LRTSurrogate(MeanFieldModel):
 @dataclass(frozen=True, eq=False, repr=False)
 class SignNet(MeanFieldModel):
     """Random deterministic binary network: weights +-1 scaled by 1/sqrt(N), sign activations with
-    sign(0) = +1 (ERRATA 4), biases N(0, sigma_b2) (Stamatescu et al. (001), App. F).
+    sign(0) = +1 (erratum 4), biases N(0, sigma_b2) (Stamatescu et al. (2019), App. F).
 
     q' = 1 + sigma_b2, c' = ((2/pi) arcsin(c) + sigma_b2) / (1 + sigma_b2): the slope at c = 1 is
     infinite, so the network is always chaotic with c* < 1. Gradients of Larq's ``ste_sign`` use
@@ -417,12 +417,12 @@ class SignNet(MeanFieldModel):
 
     @classmethod
     def critical(cls, sigma_b2=0.0, ste_clip=1.0):
-        """Always raises: a random sign network is chaotic for every sigma_b2 (001 App. F)."""
+        """Always raises: a random sign network is chaotic for every sigma_b2 (Stamatescu et al. 2019, App. F)."""
         model = cls(sigma_b2=sigma_b2, ste_clip=ste_clip)
         raise NoCriticalPoint(
             "a random sign network has an infinite slope of its correlation map at c = 1 and is chaotic for "
-            f"every sigma_b2 (001 App. F); at sigma_b2={float(sigma_b2):g}, c* = {model.c_star:.4f} and "
-            f"xi_c = {model.xi_c:.3g}. Larger sigma_b2 raises c* and xi_c; BatchNorm (Sari (003)) or a "
+            f"every sigma_b2 (Stamatescu et al. 2019, App. F); at sigma_b2={float(sigma_b2):g}, c* = {model.c_star:.4f} and "
+            f"xi_c = {model.xi_c:.3g}. Larger sigma_b2 raises c* and xi_c; BatchNorm (Sari et al. (2019)) or a "
             "hard-tanh forward pass (HardTanhBNN) give a network with an edge of chaos.",
             nearest=dict(sigma_b2=float(sigma_b2)),
         )

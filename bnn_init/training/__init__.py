@@ -1,5 +1,5 @@
 """MFB-BackProp: online Bayesian training of binary-weight converging networks (Soudry & Meir,
-002), with the BackProp / clipped-BackProp baselines and the paper's experiments.
+2013), with the BackProp / clipped-BackProp baselines and the paper's experiments.
 
 Example::
 

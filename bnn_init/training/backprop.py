@@ -1,4 +1,4 @@
-"""The BackProp baseline of Soudry & Meir (002, sec. 4 "Comparison with Backpropagation", sec. 5):
+"""The BackProp baseline of Soudry & Meir (2013, sec. 4 "Comparison with Backpropagation", sec. 5):
 a real-weight network with the same converging architecture, trained online (batch size 1) by
 gradient descent, and its clipped version ``W_CBP = sign(W_BP)``.
 
@@ -70,7 +70,7 @@ def _run_chunk(w1, w2, xs, ys, n, lr):
 
 
 class BackPropNetwork(OnlineTrainer):
-    """Real-weight converging ``D x (K x O) x O`` network trained by online BackProp (002, eq. 27),
+    """Real-weight converging ``D x (K x O) x O`` network trained by online BackProp (Soudry & Meir 2013, eq. 27),
     the paper's baseline for MFB-BackProp, with its clipped binary version.
 
     Example::
@@ -137,7 +137,7 @@ def learning_rate_scan(
     x, y, x_val, y_val, hidden_per_output, outputs, learning_rates, *, epochs=1, seed=None
 ):
     """Train one ``BackPropNetwork`` per learning rate and keep the one with the lowest
-    validation error (002 sec. 5: "we select the learning rate eta by a parameter scan").
+    validation error (Soudry & Meir 2013, sec. 5: "we select the learning rate eta by a parameter scan").
     Rates that diverge are skipped. Returns ``(best_network, {rate: validation_error})``."""
     rates = [float(r) for r in learning_rates]
     if not rates:

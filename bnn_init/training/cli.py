@@ -1,4 +1,4 @@
-"""``bnn-init mfb-teacher-student``: reproduce Soudry & Meir (002) Fig. 2A.
+"""``bnn-init mfb-teacher-student``: reproduce Soudry & Meir (2013) Fig. 2A.
 
 Writes ``mfb_teacher_student.csv`` (one row per size, trial and algorithm),
 ``mfb_teacher_student.md`` (best test error per size, in %) and ``mfb_teacher_student.png``

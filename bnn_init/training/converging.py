@@ -1,11 +1,11 @@
-"""The two-layer converging architecture of Soudry & Meir (002, Fig. 1, sec. 2), shared by
+"""The two-layer converging architecture of Soudry & Meir (2013, Fig. 1, sec. 2), shared by
 MFB-BackProp and the BackProp baseline: checks, label encoding, numpy forward passes and the
 Keras / Larq model.
 
 Architecture ``D x (K x O) x O``: the input (length ``D``) is fully connected to ``O * K`` hidden
 neurons; hidden neuron ``(o, k)`` has fan-out 1 and feeds only output ``o``. Weights are stored as
 ``w1`` (O, K, D) and ``w2`` (O, K). The paper's MNIST network is ``785 x (301 x 10) x 10``
-(|W| = 2,365,860) and its teacher-student network ``M x (M x 1) x 1`` (002, sec. 5).
+(|W| = 2,365,860) and its teacher-student network ``M x (M x 1) x 1`` (Soudry & Meir 2013, sec. 5).
 
 In Keras the hidden layer is a ``Dense(O * K)`` whose kernel column ``o * K + k`` holds
 ``w1[o, k]``, so output ``o`` must see only hidden units ``o * K ... o * K + K - 1``. The real
@@ -24,7 +24,9 @@ import numpy as np
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import tensorflow as tf  # noqa: E402
 
-LECUN_GAIN = 1.7159  # s(x) = 1.7159 tanh(2x/3), LeCun et al. (2012) as used in 002, sec. 5
+LECUN_GAIN = (
+    1.7159  # s(x) = 1.7159 tanh(2x/3), LeCun et al. (2012) as used in Soudry & Meir 2013, sec. 5
+)
 
 
 def check_architecture(input_dim, hidden_per_output, outputs):
@@ -42,7 +44,7 @@ def encode_targets(y, outputs):
     """Targets as a float64 array (n, outputs) in {-1, +1}.
 
     Accepted ``y``: integer class labels (n,) in [0, outputs) when ``outputs >= 2`` (encoded as
-    ``y_k = 2 delta_{k, label} - 1``, 002 sec. 5); labels in {-1, +1} of shape (n,) or (n, 1) when
+    ``y_k = 2 delta_{k, label} - 1``, Soudry & Meir 2013, sec. 5); labels in {-1, +1} of shape (n,) or (n, 1) when
     ``outputs == 1``; or a {-1, +1} array of shape (n, outputs).
     """
     y = np.asarray(y)
@@ -79,14 +81,14 @@ def sign(a):
 
 
 def binary_preactivation(w1, w2, x):
-    """Inputs of the output neurons of the binary network (002, eq. 1) for a batch x (n, D):
+    """Inputs of the output neurons of the binary network (Soudry & Meir 2013, eq. 1) for a batch x (n, D):
     ``u2[n, o] = sum_k w2[o, k] sign(sum_r w1[o, k, r] x[n, r])``."""
     v1 = sign(np.einsum("nd,okd->nok", x, w1))
     return np.einsum("nok,ok->no", v1, w2)
 
 
 def lecun_forward(w1, w2, x):
-    """Output ``v2 = s(W2 s(W1 x))`` of the real converging network (002, eq. 27) with
+    """Output ``v2 = s(W2 s(W1 x))`` of the real converging network (Soudry & Meir 2013, eq. 27) with
     ``s(u) = 1.7159 tanh(2u/3)``, for a batch x (n, D)."""
     v1 = LECUN_GAIN * np.tanh(np.einsum("nd,okd->nok", x, w1) * (2.0 / 3.0))
     return LECUN_GAIN * np.tanh(np.einsum("nok,ok->no", v1, w2) * (2.0 / 3.0))
@@ -94,7 +96,7 @@ def lecun_forward(w1, w2, x):
 
 def classification_error(scores, targets):
     """Error rate of scores (n, O) against {-1, +1} targets (n, O): sign mismatch for one output
-    (sign(0) = +1), else the arg-max rule of 002 sec. 5."""
+    (sign(0) = +1), else the arg-max rule of Soudry & Meir 2013, sec. 5."""
     if scores.shape[1] == 1:
         return float(np.mean(sign(scores[:, 0]) != targets[:, 0]))
     return float(np.mean(np.argmax(scores, axis=1) != np.argmax(targets, axis=1)))
@@ -102,21 +104,21 @@ def classification_error(scores, targets):
 
 @tf.keras.utils.register_keras_serializable(package="bnn_init")
 def lecun_tanh(x):
-    """``s(x) = 1.7159 tanh(2x/3)`` (LeCun et al. 2012; 002 sec. 5), a Keras activation."""
+    """``s(x) = 1.7159 tanh(2x/3)`` (LeCun et al. 2012; Soudry & Meir 2013, sec. 5), a Keras activation."""
     return LECUN_GAIN * tf.tanh(x * (2.0 / 3.0))
 
 
 def to_keras_model(w1, w2, *, binary, name="converging"):
     """Keras model of the converging network with weights ``w1`` (O, K, D) and ``w2`` (O, K).
 
-    ``binary=True``: a Larq model of the binary network (002, eq. 1): a ``QuantDense`` with
+    ``binary=True``: a Larq model of the binary network (Soudry & Meir 2013, eq. 1): a ``QuantDense`` with
     ``ste_sign`` kernel quantizer on the real input, then a ``QuantDense`` with ``ste_sign`` input
     quantizer (the hidden sign activations) whose kernel is the block-diagonal mask of the
     converging connectivity, ``kernel[o * K + k, o] = w2[o, k]`` and 0 elsewhere. (A grouped binary
     convolution expresses the same layer, but Larq Compute Engine's optimized kernels refuse
     grouped binary convolutions, so the mask keeps the model runnable after LCE conversion.) The
     model outputs the *inputs* of the output neurons (integers in [-K, K]); eq. 1's output is
-    their sign (sign(0) = +1) and the class is their arg-max (002, sec. 5).
+    their sign (sign(0) = +1) and the class is their arg-max (Soudry & Meir 2013, sec. 5).
 
     ``binary=False``: the real network of eq. 27 with ``s = lecun_tanh`` on both layers.
     """
@@ -162,7 +164,7 @@ def to_keras_model(w1, w2, *, binary, name="converging"):
 
 
 def uniform_weights(input_dim, hidden_per_output, outputs, rng):
-    """``sqrt(K_l / 3) W ~ U[-1, 1]`` for both layers (002 sec. 5, LeCun's recommendation)."""
+    """``sqrt(K_l / 3) W ~ U[-1, 1]`` for both layers (Soudry & Meir 2013, sec. 5, LeCun's recommendation)."""
     a1 = math.sqrt(3.0 / input_dim)
     a2 = math.sqrt(3.0 / hidden_per_output)
     w1 = rng.uniform(-a1, a1, size=(outputs, hidden_per_output, input_dim))

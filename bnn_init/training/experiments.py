@@ -1,4 +1,4 @@
-"""The comparisons of Soudry & Meir (002, sec. 5): MFB-BackProp, PMFB-BackProp, BackProp and
+"""The comparisons of Soudry & Meir (2013, sec. 5): MFB-BackProp, PMFB-BackProp, BackProp and
 clipped BackProp on the same converging architecture, for the teacher-student task (Fig. 2A) and
 for offline real data (digits, MNIST-1D, local MNIST). Results are tidy rows (one per size, trial
 and algorithm) plus learning curves; ``plot_teacher_student`` draws Fig. 2A."""
@@ -16,7 +16,7 @@ from .backprop import learning_rate_scan
 from .mfb import MFBNetwork
 
 PAPER_SIZES = (3, 5, 7, 9, 21, 31, 51, 101)
-# 002 sec. 5: the BackProp learning rates the paper's scan selected for each M
+# Soudry & Meir 2013, sec. 5: the BackProp learning rates the paper's scan selected for each M
 PAPER_LEARNING_RATES = {3: 0.1, 5: 3e-2, 7: 3e-2, 9: 3e-2, 21: 3e-3, 31: 3e-3, 51: 3e-3, 101: 1e-3}
 LEARNING_RATE_GRID = (0.1, 0.03, 0.01, 0.003, 0.001)
 ALGORITHMS = ("MFB", "PMFB", "BackProp", "Clipped BackProp")
@@ -32,7 +32,7 @@ class Comparison:
     curves: dict = field(default_factory=dict)
 
     def best(self):
-        """Per task and algorithm, the lowest test error over trials (002 Fig. 2A shows "the
+        """Per task and algorithm, the lowest test error over trials (Soudry & Meir 2013, Fig. 2A shows "the
         trial with the best test error for each M"): ``{task: {algorithm: error}}``."""
         out = {}
         for row in self.rows:
@@ -101,7 +101,7 @@ def teacher_student_comparison(
     seed=0,
     verbose=0,
 ):
-    """002 Fig. 2A. For every M in ``sizes`` and every trial: draw a random binary
+    """Soudry & Meir 2013, Fig. 2A. For every M in ``sizes`` and every trial: draw a random binary
     ``M x M x 1`` teacher, ``n_train`` training samples (the paper: 2e5, presented once),
     ``n_val`` validation samples for BackProp's learning-rate scan and ``n_test`` fresh test
     samples (the paper: 1e4); train an ``MFBNetwork(M, M, 1)`` and BackProp networks of the same
@@ -128,7 +128,7 @@ def teacher_student_comparison(
 
 def load_real_dataset(name, seed=0, mnist_path=None):
     """``(train, val, test)`` splits of a real dataset, standardised and with a constant 1 input
-    (002 sec. 5). ``name``: "digits", "mnist1d" or "mnist" (needs ``mnist_path``). The last 20 %
+    (Soudry & Meir 2013, sec. 5). ``name``: "digits", "mnist1d" or "mnist" (needs ``mnist_path``). The last 20 %
     of the training set (10 000 images for MNIST) is held out for the learning-rate scan."""
     if name == "digits":
         train, test = datasets.load_digits(seed=seed, add_bias=True)
@@ -157,7 +157,7 @@ def real_data_comparison(
     verbose=0,
 ):
     """MFB, PMFB, BackProp and clipped BackProp on a real dataset with the converging
-    ``D x (K x 10) x 10`` network (002 sec. 5 uses K = 301 on MNIST, with 785 inputs). Both
+    ``D x (K x 10) x 10`` network (Soudry & Meir 2013, sec. 5 uses K = 301 on MNIST, with 785 inputs). Both
     algorithms see the same training samples for ``epochs`` shuffled passes; BackProp's rate is
     picked on the held-out split. Returns a ``Comparison`` with task = ``name``."""
     train, val, test = load_real_dataset(name, seed=seed, mnist_path=mnist_path)
@@ -179,7 +179,7 @@ def real_data_comparison(
 
 
 def plot_teacher_student(result):
-    """002 Fig. 2A as a matplotlib Figure: (top) best test error against M for the four
+    """Soudry & Meir 2013, Fig. 2A as a matplotlib Figure: (top) best test error against M for the four
     algorithms; (bottom) training error of MFB and BackProp over the last 5000 samples for each
     M's best trial."""
     import matplotlib
@@ -197,7 +197,7 @@ def plot_teacher_student(result):
     top.set_xscale("log")
     top.set_xlabel("M (teacher M x M x 1)")
     top.set_ylabel("test error")
-    top.set_title("Teacher-student test error (002 Fig. 2A)")
+    top.set_title("Teacher-student test error (Soudry & Meir 2013, Fig. 2A)")
     top.legend()
     colors = plt.cm.viridis(np.linspace(0, 0.9, max(len(tasks), 1)))
     for color, task in zip(colors, tasks, strict=True):

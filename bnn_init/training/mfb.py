@@ -1,5 +1,5 @@
 """``MFBNetwork``: a binary-weight converging network trained by Mean Field Bayes BackProp
-(Soudry & Meir, 002, Algorithm 1), with MAP (eq. 24) and PMFB (eq. 25) predictors and export to a
+(Soudry & Meir, 2013, Algorithm 1), with MAP (eq. 24) and PMFB (eq. 25) predictors and export to a
 Larq model."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ _DTYPES = ("float64", "float32")
 
 
 class MFBNetwork(OnlineTrainer):
-    """Posterior over the binary weights of a ``D x (K x O) x O`` converging network (002, Fig. 1).
+    """Posterior over the binary weights of a ``D x (K x O) x O`` converging network (Soudry & Meir 2013, Fig. 1).
 
     The input (``input_dim`` = D) is fully connected to ``outputs * hidden_per_output`` hidden sign
     neurons; each hidden neuron has fan-out 1 and feeds one output sign neuron, so output ``o``
@@ -41,7 +41,9 @@ class MFBNetwork(OnlineTrainer):
     asymptotic-G safeguards of eq. 26).
 
     Args:
-        input_dim, hidden_per_output, outputs: the sizes D, K, O (ints >= 1).
+        input_dim: D, the number of inputs (an int >= 1).
+        hidden_per_output: K, the hidden neurons that converge on each output (an int >= 1).
+        outputs: O, the number of outputs (an int >= 1).
         seed: seed of the prior draw and of the per-epoch shuffling.
         dtype: "float64" (default, as the paper's eps = 2^-52 presumes) or "float32" (about 3x
             faster for large networks).
@@ -150,7 +152,7 @@ class MFBNetwork(OnlineTrainer):
 
     def evaluate(self, x, y):
         """Test errors ``{"error": MFB (MAP network), "pmfb_error": PMFB}``; the class of a
-        multi-output network is the arg-max of its output inputs (002, sec. 5)."""
+        multi-output network is the arg-max of its output inputs (Soudry & Meir 2013, sec. 5)."""
         targets = encode_targets(y, self.outputs)
         return {
             "error": classification_error(self.map_scores(x), targets),

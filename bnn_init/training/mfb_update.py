@@ -1,6 +1,6 @@
-"""Algorithm 1 of Soudry & Meir (002): the Mean Field Bayes BackProp update, compiled with XLA.
+"""Algorithm 1 of Soudry & Meir (2013): the Mean Field Bayes BackProp update, compiled with XLA.
 
-The network is the paper's two-layer *converging* binary network (002, Fig. 1 and sec. 2): the
+The network is the paper's two-layer *converging* binary network (Soudry & Meir 2013, Fig. 1 and sec. 2): the
 input ``x`` (length ``D``) is fully connected to ``outputs * hidden_per_output`` hidden sign
 neurons, and every hidden neuron has fan-out 1: hidden neuron ``(o, k)`` feeds only output ``o``.
 So the fan-ins are ``K_1 = D`` and ``K_2 = hidden_per_output`` (``K``), and the log-odds fields are
@@ -11,7 +11,7 @@ So the fan-ins are ``K_1 = D`` and ``K_2 = hidden_per_output`` (``K``), and the 
   neuron ``j = (o, k)``.
 
 ``P(W = +-1) = exp(+-h) / (exp(h) + exp(-h))``, so ``<W> = tanh(h)`` and ``Var W = sech^2(h)``
-(002, sec. 4). One update (Algorithm 1, eqs. 17-18 and 20-23), with ``nu_0 = x``:
+(Soudry & Meir 2013, sec. 4). One update (Algorithm 1, eqs. 17-18 and 20-23), with ``nu_0 = x``:
 
 forward, for m = 1, 2::
 
@@ -30,14 +30,14 @@ backward, for l = 2, 1 (with the "cavity" mean ``mu_{i(j),l}`` that leaves weigh
                    Delta_{i'i,l+1} tanh(G_{ij,l}) nu_{j,l-1}      if l > 1             (eq. 22)
     h_{ij,l}    <- h_{ij,l} + R_{ij,l} / 2                                           (eq. 23)
 
-Safeguards (002, end of sec. 4): ``sigma^2_{i(j),l} ~ sigma^2_{i,l} + eps`` with ``eps = 2^-52``,
+Safeguards (Soudry & Meir 2013, end of sec. 4): ``sigma^2_{i(j),l} ~ sigma^2_{i,l} + eps`` with ``eps = 2^-52``,
 and wherever ``G_{ij,L}`` is not a finite number its asymptotic form (eq. 26) is used. The output
 layer's ratio is written as ``G = 2 / (sqrt(K_L) sigma) * M(y a)`` with ``a = mu_{i(j),L} / sigma``
 and the inverse Mills ratio ``M(b) = phi(b) / Phi(b)``; for ``b < -5`` ``M`` comes from Laplace's
 continued fraction, so ``G`` stays accurate where ``phi`` and ``Phi`` both underflow (in float64
 beyond ``|a| ~ 37``, in float32 beyond ``|a| ~ 13``) and tends to eq. 26 as ``sigma -> 0``.
 
-Erratum (002, eq. 26 and Algorithm 1): the printed asymptotic form
+Erratum (Soudry & Meir 2013, eq. 26 and Algorithm 1): the printed asymptotic form
 ``G = -2 mu_{i(j),L} / (sigma^2_{i,L} sqrt(K_L)) theta(-y_i mu_{i(j),L})`` has the sign of ``y_i``,
 while eq. 20 is a ratio of a density and a probability and so is never negative. The limit of
 eq. 20 for ``sigma -> 0`` (``M(b) ~ -b`` for ``b -> -inf``) is
@@ -64,7 +64,7 @@ import numpy as np
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import tensorflow as tf  # noqa: E402
 
-EPS = 2.0**-52  # 002, sec. 4: sigma^2_{i(j),l} ~ sigma^2_{i,l} + eps
+EPS = 2.0**-52  # Soudry & Meir 2013, sec. 4: sigma^2_{i(j),l} ~ sigma^2_{i,l} + eps
 _MILLS_SWITCH = 5.0  # below b = -5 the inverse Mills ratio comes from the continued fraction
 _MILLS_TERMS = 16
 
@@ -157,7 +157,7 @@ def _map_preactivation(h1, h2, x):
 
 def online_errors(scores, y):
     """Per-sample classification error of output scores (n, O) against targets y in {-1, +1}:
-    sign mismatch for one output (sign(0) = +1), else the arg-max rule of 002 sec. 5 ("the output
+    sign mismatch for one output (sign(0) = +1), else the arg-max rule of Soudry & Meir 2013, sec. 5 ("the output
     neuron which has the highest input indicates the label")."""
     if scores.shape[-1] == 1:
         predicted = tf.where(scores[:, 0] >= 0, 1.0, -1.0)
@@ -198,7 +198,7 @@ def run_chunk(h1, h2, xs, ys, n):
 
 
 def bayes_update_step(h1, h2, x, y):
-    """``H_next = BayesUpdateStep(x, y, H)`` of Algorithm 1 (002), a pure function on numpy arrays.
+    """``H_next = BayesUpdateStep(x, y, H)`` of Algorithm 1 (Soudry & Meir 2013), a pure function on numpy arrays.
 
     ``h1`` (O, K, D) and ``h2`` (O, K) are the log-odds fields, ``x`` one input of length D and
     ``y`` its label in {-1, +1}^O. Returns new float64 arrays ``(h1_next, h2_next)``.

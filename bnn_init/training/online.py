@@ -2,7 +2,7 @@
 
 Samples are learnt one at a time, in compiled chunks; between chunks the loop updates a Keras
 progress bar and calls Keras callbacks. The logged training error of each kind is the mean error
-over the last ``window`` samples, each measured just *before* that sample was learnt (002, sec. 5:
+over the last ``window`` samples, each measured just *before* that sample was learnt (Soudry & Meir 2013, sec. 5:
 "During training, the classification error is averaged over the last 5000 samples").
 """
 
@@ -42,7 +42,7 @@ class OnlineTrainer:
         chunk_size=1000,
     ):
         """Learn ``x`` sample by sample (batch size 1), ``epochs`` times, each time in a fresh
-        random order when ``shuffle`` (002, sec. 5 presents MNIST "repeatedly, each time with a
+        random order when ``shuffle`` (Soudry & Meir 2013, sec. 5 presents MNIST "repeatedly, each time with a
         randomized order").
 
         ``y``: integer labels (n,) for ``outputs >= 2``, or {-1, +1} labels (n,) / (n, O).
