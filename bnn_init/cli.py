@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from bnn_init import theory
+from bnn_init.cli_support import add_out_option, announce, output_folder
 from bnn_init.quiet import import_tensorflow_quietly
 from bnn_init.theory.activations import ACTIVATIONS
 
@@ -210,16 +211,16 @@ def write_phase_diagram_csv(pd, path: Path, fixed: dict) -> None:
             writer.writerow(row)
 
 
-def _phase_diagram_files(cls, axes: dict, fixed: dict, prefix: Path, point=None) -> tuple:
-    """Compute the phase diagram and write PREFIX.png and PREFIX.csv; return their paths."""
+def _phase_diagram_files(cls, axes: dict, fixed: dict, out: Path) -> tuple:
+    """Compute the phase diagram and write OUT/phase_diagram.png and .csv; return their paths."""
     from bnn_init.plotting import phase_diagram_figure
 
     pd = theory.phase_diagram(cls, **fixed, **axes)
-    prefix.parent.mkdir(parents=True, exist_ok=True)
-    png, table = prefix.with_name(prefix.name + ".png"), prefix.with_name(prefix.name + ".csv")
+    out = output_folder(out)
+    png, table = out / "phase_diagram.png", out / "phase_diagram.csv"
     x, y = axes
     title = cls.__name__ + "".join(f", {k}={v}" for k, v in fixed.items())
-    phase_diagram_figure(pd, x=x, y=y, point=point, title=title).savefig(png, dpi=120)
+    phase_diagram_figure(pd, x=x, y=y, title=title).savefig(png, dpi=120)
     write_phase_diagram_csv(pd, table, fixed)
     return png, table
 
@@ -228,8 +229,7 @@ def cmd_phase_diagram(args) -> int:
     """``phase-diagram``: chi_1 and xi_c over a grid of the two variances, as PNG and CSV."""
     cls = _model_class(args.model)
     axes, fixed = _grid_axes(args, cls)
-    png, table = _phase_diagram_files(cls, axes, fixed, Path(args.out))
-    print(f"wrote {png}\nwrote {table}")
+    announce(_phase_diagram_files(cls, axes, fixed, args.out))
     return 0
 
 
@@ -303,7 +303,7 @@ def build_parser(argv=None) -> argparse.ArgumentParser:
             help=f"range of {name} (default {low:g} {high:g}"
             + (", times r^2 for hard_tanh)" if name == "sigma_w2" else ")"),
         )
-    p.add_argument("--out", required=True, help="writes OUT.png and OUT.csv")
+    add_out_option(p, "runs/phase-diagram")  # writes phase_diagram.png and .csv there
     p.set_defaults(func=cmd_phase_diagram)
 
     requested = argv[0] if argv else None
@@ -346,8 +346,7 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     verbose = "--verbose" in argv  # TensorFlow's native start-up lines too
     argv = [arg for arg in argv if arg != "--verbose"]
-    asks_help = "-h" in argv or "--help" in argv
-    if argv and argv[0] in PLUGIN_COMMANDS and not (verbose or asks_help):
+    if argv and argv[0] in PLUGIN_COMMANDS and not verbose:
         import_tensorflow_quietly()
     parser = build_parser(argv)
     try:

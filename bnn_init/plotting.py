@@ -59,7 +59,9 @@ def phase_diagram_figure(pd, x: str, y: str, point=None, title: str | None = Non
     Args:
         pd: the result of `bnn_init.theory.phase_diagram` with exactly two axes, ``x`` and ``y``.
         x, y: names of the axes in ``pd.axes`` for the horizontal and vertical axis.
-        point: None, an (x, y) pair to mark, or a mapping label -> (x, y) of several.
+        point: None, an (x, y) pair to mark, or a mapping label -> (x, y) of several; each must
+            lie inside the computed grid (ValueError otherwise: a mark in blank space says
+            nothing).
         title: the figure title.
 
     Example:
@@ -100,6 +102,14 @@ def phase_diagram_figure(pd, x: str, y: str, point=None, title: str | None = Non
     ax_xi.set_title(r"depth scale $\xi_c$ (trainable if $L \lesssim 6\,\xi_c$)")
 
     marks = _points(point)
+    for label, (px, py) in marks.items():
+        for name, value, values in ((x, px, xs), (y, py, ys)):
+            if not values.min() <= value <= values.max():
+                raise ValueError(
+                    f"point {label or ''!r} has {name} = {value:.4g}, outside the computed range "
+                    f"[{values.min():.4g}, {values.max():.4g}]; compute the phase diagram over a "
+                    "range that covers it"
+                )
     for ax in (ax_chi, ax_xi):
         if low < 1.0 < high:
             ax.contour(xs, ys, chi1, levels=[1.0], colors="black", linewidths=1.5)

@@ -221,7 +221,9 @@ def test_logs_history_csv_and_image(tmp_path, capsys):
     model.compile("adam", loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((96, 16)).astype(np.float32), rng.integers(0, 10, 96)
-    monitor = SignalPropagationMonitor(x[:32], y[:32], log_dir=tmp_path / "tb", every_n_steps=2)
+    monitor = SignalPropagationMonitor(
+        x[:32], y[:32], log_dir=tmp_path / "tb", every_n_steps=2, keras_logs=True
+    )
     csv_path = tmp_path / "log.csv"
     history = model.fit(
         x,

@@ -59,7 +59,7 @@ SCRIPT = textwrap.dedent(
         direct_q1=float(np.mean(h1 ** 2)),
         measured_grad_last=float(monitor.latest["measured"]["grad_var"][-1]),
         direct_grad_last=float(np.mean((softmax - np.eye(10)[y[:32]]) ** 2)),
-        history=sorted(history.history),
+        history=sorted(monitor.history),
     )))
     """
 )
@@ -113,7 +113,7 @@ WORKER = textwrap.dedent(
     print(json.dumps(dict(
         q=monitor.latest["measured"]["q"].tolist(),
         local_q=monitor.latest["local"]["q"].tolist(),
-        history=sorted(history.history),
+        history=sorted(monitor.history),
     )))
     """
 )

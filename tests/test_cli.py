@@ -119,12 +119,12 @@ def test_parse_errors_exit_2(capsys):
 
 
 def test_phase_diagram_writes_png_and_csv_matching_theory(tmp_path, capsys):
-    prefix = tmp_path / "sub" / "tanh"
+    out = tmp_path / "sub" / "tanh"
     argv = ["phase-diagram", "--model", "continuous", "--phi", "tanh", "--grid", "7"]
-    argv += ["--sigma-w2-range", "0.5", "3.5", "--sigma-b2-range", "0", "0.2", "--out", str(prefix)]
+    argv += ["--sigma-w2-range", "0.5", "3.5", "--sigma-b2-range", "0", "0.2", "--out", str(out)]
     assert main(argv) == 0
-    png, table = Path(f"{prefix}.png"), Path(f"{prefix}.csv")
-    assert str(png) in capsys.readouterr().out
+    png, table = out / "phase_diagram.png", out / "phase_diagram.csv"
+    assert f"wrote {png.resolve()}" in capsys.readouterr().out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with open(table) as handle:
         rows = list(csv.DictReader(handle))

@@ -15,7 +15,8 @@ Schoenholz et al. (2017), sec. 5). Both off-critical networks are deeper than 6 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from bnn_init.cli_support import add_out_option, announce, output_folder, plain_help
 
 COMMAND = "monitor-demo"
 #: run name -> sigma_w2 / r^2 (None: critical)
@@ -31,10 +32,10 @@ def add_parser(subparsers):
     parser = subparsers.add_parser(
         COMMAND,
         help="TensorBoard logs of a deep hard-tanh BNN at and away from criticality",
-        description=__doc__,
+        description=plain_help(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--out", type=Path, default=Path("runs/monitor-demo"), help="log dir")
+    add_out_option(parser, "runs/monitor-demo")
     parser.add_argument("--depth", type=int, default=None, help="layers (20)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs (5; 1 with --quick)")
     parser.add_argument("--seed", type=int, default=0)
@@ -84,6 +85,7 @@ def run(args):
             if value < low:
                 raise ValueError(f"--{name}={value} is not allowed: it must be an integer >= {low}")
             settings[name] = value
+    output_folder(args.out)
     (x_train, y_train), (x_test, y_test) = load_digits(seed=args.seed)
     for name, scale in SETTINGS.items():
         tf.keras.utils.set_random_seed(args.seed)
@@ -108,8 +110,9 @@ def run(args):
         )
         print(
             f"  accuracy {history.history['accuracy'][-1]:.3f}, "
-            f"c^L = {history.history['sp_c_last'][-1]:.3f}, "
-            f"E[delta_1^2] / E[delta_L^2] = {history.history['sp_grad_ratio'][-1]:.3g}"
+            f"c^L = {monitor.history['sp_c_last'][-1]:.3f}, "
+            f"E[delta_1^2] / E[delta_L^2] = {monitor.history['sp_grad_ratio'][-1]:.3g}"
         )
-    print(f"wrote {args.out}; open it with: tensorboard --logdir {args.out}")
+    announce(args.out / name for name in SETTINGS)
+    print(f"open them with: tensorboard --logdir {args.out.resolve()}")
     return 0

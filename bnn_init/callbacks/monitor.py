@@ -1,5 +1,5 @@
 """``SignalPropagationMonitor``: per-layer signal propagation measured during training against the
-mean-field theory (Schoenholz et al. (2017), secs. 2-5), in TensorBoard and in Keras ``logs``."""
+mean-field theory (Schoenholz et al. (2017), secs. 2-5), in TensorBoard and one line per epoch."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from bnn_init.theory.errors import check_integer
 from .figure import profile_png
 from .prediction import predict, verdict
 from .probe import Probe, is_frozen, kernel_of, per_example_loss
+from .progress import DegradationTracker, epoch_line
 from .summaries import SummaryWriter, depth_scale_tag, is_chief, layer_tag
 
 __all__ = ["SignalPropagationMonitor"]
@@ -48,10 +49,16 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
     ``signal_propagation/layer_{l:02d}/{q,c,grad_var,kernel_grad_norm,saturation,sign_flips}``,
     ``signal_propagation/depth_scale/{xi_c,xi_grad}`` (fitted from the measured c^l and gradient
     decay over the hidden layers vs the theory's xi_c, xi_grad), a custom-scalars layout and an
-    image ``signal_propagation/profile`` per log. The headline numbers also go into Keras ``logs``
-    (so History and CSVLogger see them): ``sp_c_last``, ``sp_q_ratio`` (q^L / q^1),
-    ``sp_grad_ratio`` (E[delta_1^2] / E[delta_L^2]), ``sp_saturation``, ``sp_sign_flips``,
-    ``sp_xi_c``, ``sp_xi_grad``.
+    image ``signal_propagation/profile`` per log. The headline numbers of each epoch's log go to
+    ``monitor.history`` (name -> list, like Keras' ``History.history``): ``sp_c_last``,
+    ``sp_q_ratio`` (q^L / q^1), ``sp_grad_ratio`` (E[delta_1^2] / E[delta_L^2]),
+    ``sp_saturation``, ``sp_sign_flips``, ``sp_xi_c``, ``sp_xi_grad``; with ``keras_logs=True``
+    also into Keras ``logs`` (History, CSVLogger; Keras' progress bar then prints them too).
+
+    At the end of each logged epoch it prints one line that says what those numbers mean
+    (``verbose=0`` turns it off), and, once, when the training accuracy falls 2 points below
+    the best epoch so far, whether saturation or the gradient ratio moved with it
+    (`bnn_init.callbacks.progress`).
 
     At train begin it prints one line with the theory's verdict: chi_1, xi_c and whether the
     depth L exceeds 6 xi_c (Schoenholz et al. 2017, sec. 5), with the critical initialisation that would fix it. It
@@ -78,6 +85,8 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
         every_n_steps: log every this many training steps (None: never by steps).
         every_n_epochs: log every this many epochs (None: never by epochs).
         layers: ``"auto"`` (every layer with one weight kernel) or a list of layers or layer names.
+        verbose: 1 (default) prints one line per logged epoch; 0 does not.
+        keras_logs: also put the headline numbers into Keras ``logs`` (False).
     """
 
     def __init__(
@@ -89,6 +98,8 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
         every_n_steps=None,
         every_n_epochs=1,
         layers="auto",
+        verbose=1,
+        keras_logs=False,
     ):
         super().__init__()
         self.probe_x = tf.convert_to_tensor(probe_x)
@@ -120,6 +131,13 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
             None if every_n_epochs is None else check_integer("every_n_epochs", every_n_epochs)
         )
         self.layers = layers
+        if verbose not in (0, 1) or isinstance(verbose, bool):
+            raise ValueError(f"verbose must be 0 or 1, got {verbose!r}")
+        if not isinstance(keras_logs, bool):
+            raise TypeError(f"keras_logs must be True or False, got {keras_logs!r}")
+        self.verbose, self.keras_logs = verbose, keras_logs
+        self.history = {}  # headline name -> one value per logged epoch of the last fit
+        self._degradation = DegradationTracker()
         self.latest = None  # the last measurement: step, per-layer arrays, prediction, headline
         self._supports_tf_logs = True  # the monitor never reads the training logs
         self._set_up_for = None
@@ -263,6 +281,7 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
 
     def _train_begin(self):
         self._set_up()
+        self.history, self._degradation = {}, DegradationTracker()  # per fit, as Keras' History
         depth = len(self._layers)
         if self._graph is not None:
             line = _graph_line(self._graph, len(self._nodes))
@@ -296,13 +315,24 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
     def _epoch_end(self, epoch, logs):
         if self.every_n_epochs is None or (epoch + 1) % self.every_n_epochs:
             return
-        self._measure_into(logs, self._step())
+        step = self._step()
+        self._measure_into(logs, step)
+        headline = self.latest["headline"]
+        for name, value in headline.items():
+            self.history.setdefault(name, []).append(value)
+        if self.verbose:
+            print(f"{_PREFIX} {epoch_line(epoch, headline)}")
+        degrading = self._degradation.update(epoch, logs, headline)
+        if degrading is not None:
+            print(f"{_PREFIX} {degrading}")
+            if self._writer is not None:
+                self._writer.text(step, "signal_propagation/degradation", degrading)
 
     def _measure_into(self, logs, step):
         """Measure at ``step`` (once: an epoch end on a logged step reuses that measurement)."""
         if self.latest is None or self.latest["step"] != step:
             self.measure(step, wait=False)
-        if logs is not None:
+        if logs is not None and self.keras_logs:
             logs.update(self.latest["headline"])
 
     def wait(self):

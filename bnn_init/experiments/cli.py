@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 import importlib
 from functools import partial
-from pathlib import Path
 
+from bnn_init.cli_support import add_out_option, announce, output_folder, plain_help
 from bnn_init.theory.errors import check_choice
 
 from .common import DATASETS
@@ -69,7 +69,7 @@ def add_parser(subparsers):
     parser = subparsers.add_parser(
         "reproduce",
         help="rerun a paper's trainability experiment (CSV, PNG and a verdict vs theory)",
-        description=__doc__,
+        description=plain_help(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="experiment", required=True, metavar="NAME")
@@ -87,12 +87,7 @@ def add_parser(subparsers):
         p.add_argument("--dataset", choices=DATASETS, default="digits", help="data (digits)")
         p.add_argument("--data-path", default=None, help="mnist.npz or IDX folder for mnist")
         p.add_argument("--seed", type=int, default=0, help="base random seed (0)")
-        p.add_argument(
-            "--out",
-            type=Path,
-            default=Path("runs/reproduce"),
-            help="output folder (runs/reproduce)",
-        )
+        add_out_option(p, "runs/reproduce")
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
         p.set_defaults(func=partial(_run, name))
     for module in PLUGINS:
@@ -107,6 +102,7 @@ def add_parser(subparsers):
 def _run(name, args) -> int:
     if args.dataset == "mnist" and args.data_path is None:
         raise ValueError("--dataset mnist needs --data-path (a mnist.npz or IDX folder)")
+    out = output_folder(args.out)  # refused before minutes of work, not after
     result = run_experiment(
         name,
         size=args.size,
@@ -115,7 +111,8 @@ def _run(name, args) -> int:
         seed=args.seed,
         progress_bar=not args.no_progress,
     )
-    paths = result.save(args.out)
+    paths = result.save(out)
     print(result.verdict)
-    print(f"({result.seconds:.0f} s) wrote " + ", ".join(str(p) for p in paths))
+    print(f"finished in {result.seconds:.0f} s")
+    announce(paths)
     return 0

@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import argparse
 import math
-from pathlib import Path
 
 import numpy as np
 
+from bnn_init.cli_support import add_out_option, announce, output_folder, plain_help
 from bnn_init.theory import DeterministicSurrogate, LRTSurrogate
 
 from .common import (
@@ -428,7 +428,7 @@ def add_parser(subparsers):
     parser = subparsers.add_parser(
         "trainability",
         help="train surrogate MLPs over depth x sigma_m2 against xi_c (Stamatescu Fig. 2)",
-        description=__doc__,
+        description=plain_help(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     size = parser.add_mutually_exclusive_group()
@@ -457,7 +457,7 @@ def add_parser(subparsers):
         help="phi = erf(kappa h) of the deterministic surrogate (default sqrt(pi)/2)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    parser.add_argument("--out", type=Path, default=Path("runs/trainability"), help="output folder")
+    add_out_option(parser, "runs/trainability")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
     return parser
@@ -467,6 +467,7 @@ def run(args) -> int:
     """Run `experiment` from parsed ``args``; write CSV, PNGs and the verdict into ``args.out``."""
     if args.dataset == "mnist" and args.data_path is None:
         raise ValueError("--dataset mnist needs --data-path (a mnist.npz or IDX folder)")
+    out = output_folder(args.out)  # refused before minutes of work, not after
     overrides = {"surrogates": tuple(args.surrogate)} if args.surrogate else {}
     result = experiment(
         size=args.size,
@@ -477,7 +478,7 @@ def run(args) -> int:
         kappa=args.kappa,
         **overrides,
     )
-    paths = result.save(args.out)
+    paths = result.save(out)
     print(result.verdict)
-    print("wrote " + ", ".join(str(p) for p in paths))
+    announce(paths)
     return 0

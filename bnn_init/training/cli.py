@@ -1,20 +1,23 @@
-"""``bnn-init mfb-teacher-student``: reproduce Soudry & Meir (2013) Fig. 2A.
+"""``bnn-init mfb-teacher-student``: reproduce Soudry & Meir (2013), Fig. 2A.
 
-Writes ``mfb_teacher_student.csv`` (one row per size, trial and algorithm),
-``mfb_teacher_student.md`` (best test error per size, in %) and ``mfb_teacher_student.png``
-(the figure) into ``--out``. Sizes of the run:
+MFB-BackProp against BackProp and clipped BackProp on the teacher-student task of Soudry & Meir
+(2013), Fig. 2A: a random binary teacher network of size M, learnt online by a student of the
+same shape. Writes mfb_teacher_student.csv (one row per size, trial and algorithm),
+mfb_teacher_student.md (best test error per size, in %) and mfb_teacher_student.png (the figure)
+into the --out folder. Sizes of the run:
 
-* default: the paper's M in {3, 5, 7, 9, 21, 31, 51, 101} and 2e5 training samples (presented
-  once), 1e4 fresh test samples, best of 3 trials (about 3 minutes on 2 CPU cores);
-* ``--quick``: M in {5, 9, 21}, 5e3 samples, 1 trial, 2e3 test samples (about 10 seconds);
-* ``--full``: as the paper, best of 10 trials (about 10 minutes on 2 CPU cores).
+  default: the paper's M in {3, 5, 7, 9, 21, 31, 51, 101}, 2e5 training samples (presented
+           once), 1e4 fresh test samples, best of 3 trials (about 3 minutes on 2 CPU cores);
+  --quick: M in {5, 9, 21}, 5e3 samples, 1 trial, 2e3 test samples (about 10 seconds);
+  --full:  as the paper, best of 10 trials (about 10 minutes on 2 CPU cores).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
+
+from bnn_init.cli_support import add_out_option, announce, output_folder, plain_help
 
 COMMAND = "mfb-teacher-student"
 QUICK = {"sizes": (5, 9, 21), "samples": 5_000, "trials": 1, "test_samples": 2_000}
@@ -27,8 +30,8 @@ def add_parser(subparsers):
     ValueError, which ``bnn_init.cli.main`` reports)."""
     parser = subparsers.add_parser(
         COMMAND,
-        help="MFB-BackProp vs BackProp on the teacher-student task (Soudry & Meir Fig. 2A)",
-        description=__doc__,
+        help="MFB-BackProp vs BackProp on the teacher-student task (Soudry & Meir 2013, Fig. 2A)",
+        description=plain_help(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=None, help="teacher sizes M")
@@ -36,7 +39,8 @@ def add_parser(subparsers):
     parser.add_argument("--test-samples", type=int, default=None, help="fresh test samples (1e4)")
     parser.add_argument("--trials", type=int, default=None, help="trials per M (3)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("."), help="output directory")
+    add_out_option(parser, "runs/mfb-teacher-student")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="small run for smoke tests")
     size.add_argument("--full", action="store_true", help="the paper's 10 trials per M")
@@ -67,7 +71,7 @@ def run(args):
     sizes = settings["sizes"] or PAPER_SIZES
     if any(m < 1 for m in sizes):
         raise ValueError(f"--sizes must all be >= 1, got {list(sizes)}")
-    args.out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(args.out)
     start = time.perf_counter()
     result = teacher_student_comparison(
         sizes=sizes,
@@ -75,6 +79,7 @@ def run(args):
         n_test=settings["test_samples"],
         trials=settings["trials"],
         seed=args.seed,
+        progress_bar=not args.no_progress,
     )
     table = result.table()
     header = (
@@ -82,10 +87,10 @@ def run(args):
         f"{settings['samples']} training and {settings['test_samples']} test samples "
         f"({time.perf_counter() - start:.0f} s)\n\n"
     )
-    (args.out / "mfb_teacher_student.md").write_text(header + table + "\n")
-    result.to_csv(args.out / "mfb_teacher_student.csv")
-    fig = plot_teacher_student(result)
-    fig.savefig(args.out / "mfb_teacher_student.png", dpi=120)
+    paths = [out / f"mfb_teacher_student.{suffix}" for suffix in ("md", "csv", "png")]
+    paths[0].write_text(header + table + "\n")
+    result.to_csv(paths[1])
+    plot_teacher_student(result).savefig(paths[2], dpi=120)
     print(header + table)
-    print(f"wrote {args.out / 'mfb_teacher_student.md'}, .csv and .png")
+    announce(paths)
     return result

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import datasets
+from ..experiments.common import progress
 from .backprop import learning_rate_scan
 from .mfb import MFBNetwork
 
@@ -100,12 +101,14 @@ def teacher_student_comparison(
     n_val=2_000,
     seed=0,
     verbose=0,
+    progress_bar=False,
 ):
     """Soudry & Meir 2013, Fig. 2A. For every M in ``sizes`` and every trial: draw a random binary
     ``M x M x 1`` teacher, ``n_train`` training samples (the paper: 2e5, presented once),
     ``n_val`` validation samples for BackProp's learning-rate scan and ``n_test`` fresh test
     samples (the paper: 1e4); train an ``MFBNetwork(M, M, 1)`` and BackProp networks of the same
     architecture; record the test errors of MFB, PMFB, BackProp and clipped BackProp.
+    ``progress_bar``: a progress bar on stderr, one step per M and trial.
 
     Example::
 
@@ -113,8 +116,10 @@ def teacher_student_comparison(
         >>> print(result.table())  # doctest: +SKIP
     """
     result = Comparison()
+    bar = progress(len(sizes) * int(trials), "mfb-teacher-student", progress_bar)
     for M in sizes:
         for trial in range(int(trials)):
+            bar.set_postfix_str(f"M={M}, trial {trial + 1}")
             teacher_seed = int(np.random.default_rng([seed, M, trial]).integers(2**31))
             data = [
                 datasets.teacher_student(M, n, seed=teacher_seed + i, teacher_seed=teacher_seed)
@@ -123,6 +128,7 @@ def teacher_student_comparison(
             _compare(
                 result, f"M={M}", M, trial, data, M, 1, 1, learning_rates, trial + seed, verbose
             )
+            bar.update()
     return result
 
 

@@ -1,0 +1,55 @@
+"""What every ``bnn-init`` sub-command shares: ``--out DIR`` is always a folder, created when
+missing; every file written is announced with its full path; help text is plain text (no
+docstring markup).
+
+Example:
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> add_out_option(parser, "runs/demo")
+    >>> parser.parse_args([]).out
+    PosixPath('runs/demo')
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+__all__ = ["add_out_option", "announce", "output_folder", "plain_help"]
+
+
+def add_out_option(parser, default: str) -> None:
+    """``--out DIR`` (a folder, created when missing) with ``default`` on an argparse parser."""
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(default),
+        metavar="DIR",
+        help=f"output folder, created when missing ({default})",
+    )
+
+
+def output_folder(out) -> Path:
+    """``out`` as a folder that exists: created (with its parents) when missing; ValueError when
+    it names something that is not a folder."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out must be a folder, but {str(out)!r} is a file")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def announce(paths) -> None:
+    """Print ``wrote PATH`` for each written file or folder, PATH absolute."""
+    for path in paths:
+        print(f"wrote {Path(path).resolve()}")
+
+
+def plain_help(docstring: str) -> str:
+    """A module docstring as ``--help`` text: reStructuredText literals and roles unwrapped.
+
+    >>> plain_help("writes ``NAME.csv`` into ``--out`` (see :func:`run`)")
+    'writes NAME.csv into --out (see run)'
+    """
+    text = re.sub(r":\w+:`([^`]+)`", r"\1", docstring)
+    return re.sub(r"``?([^`]+?)``?", r"\1", text)
