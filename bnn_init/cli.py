@@ -5,9 +5,12 @@
     bnn-init phase-diagram --model continuous --grid 100 --out runs/tanh
     bnn-init demo
 
-Exit status: 0 on success, 1 when the requested model has no critical point (an answer, printed
-like any other), 2 on bad input (a one-line ``bnn-init: error: ...`` message). Commands that load
-TensorFlow do so without its native start-up lines (`bnn_init.quiet`); ``--verbose`` keeps them.
+``--out DIR`` is a folder for every command (`bnn_init.cli_support`). Exit status: 0 on success,
+1 when the requested model has no critical point (an answer, printed like any other), 2 on bad
+input or a refused operation (a one-line ``bnn-init: error: ...`` message, also for files that
+cannot be read or written), 3 on an internal error (a bug: the traceback is shown, with a line
+that says so). Commands that load TensorFlow do so without its native start-up lines
+(`bnn_init.quiet`); ``--verbose`` keeps them.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import inspect
 import json
 import math
 import sys
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -275,8 +279,9 @@ def build_parser(argv=None) -> argparse.ArgumentParser:
         prog="bnn-init",
         description="Mean-field theory of (binary) neural networks: critical initialisation, "
         "depth scales and phase diagrams.",
-        epilog="exit status: 0 ok, 1 no critical point, 2 bad input. --verbose (anywhere): "
-        "keep TensorFlow's native start-up and device lines",
+        epilog="exit status: 0 ok, 1 no critical point, 2 bad input or refused operation, 3 "
+        "internal error (a bug). --out DIR is always a folder, created when missing. --verbose "
+        "(anywhere): keep TensorFlow's native start-up and device lines",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -359,6 +364,17 @@ def main(argv=None) -> int:
         return args.func(args)
     except ValueError as error:
         return _bad_input(str(error))
+    except OSError as error:  # a file or folder the user named cannot be read or written
+        where = f" {error.filename!r}" if error.filename else ""
+        return _bad_input(f"cannot use{where}: {error.strerror or error}")
+    except Exception:  # noqa: BLE001 (anything else is our bug: say so, with the evidence)
+        traceback.print_exc()
+        print(
+            "bnn-init: internal error: this is a bug in bnn-init, not a problem with your input; "
+            "please report it with the traceback above",
+            file=sys.stderr,
+        )
+        return 3
 
 
 def _bad_input(message: str) -> int:

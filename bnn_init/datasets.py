@@ -160,7 +160,7 @@ def load_mnist(path, standardize=True, add_bias=False):
     Example::
 
         >>> (x, y), (x_test, y_test) = load_mnist("~/data/mnist", add_bias=True)  # doctest: +SKIP
-        >>> x.shape
+        >>> x.shape  # doctest: +SKIP
         (60000, 785)
     """
     path = Path(os.path.expanduser(str(path)))

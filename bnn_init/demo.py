@@ -115,13 +115,15 @@ def float_twin(model):
     return tf.keras.Sequential(layers, name="float_mlp")
 
 
-def _compile(model, learning_rate, decay_steps):
-    """Adam with the learning rate decayed by a cosine over ``decay_steps`` updates."""
+def _compile(model, learning_rate, decay_steps=None):
+    """Adam with the learning rate decayed by a cosine over ``decay_steps`` updates (None:
+    constant)."""
     import tensorflow as tf
 
-    schedule = tf.keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps)
+    if decay_steps is not None:
+        learning_rate = tf.keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps)
     model.compile(
-        tf.keras.optimizers.Adam(schedule),
+        tf.keras.optimizers.Adam(learning_rate),
         tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
@@ -203,7 +205,7 @@ def run(config: DemoConfig, out: Path, dataset: str = "digits", data_path=None) 
 
     print(f"\n3. Binarising '{best}' (sign weights and activations) and exporting")
     binary = sign_twin(models[best])
-    _compile(binary, config.learning_rate, config.finetune_epochs * steps)
+    _compile(binary, config.learning_rate)  # fine-tuning is short and still climbs at its end
     binary.fit(
         x_train, y_train, epochs=config.finetune_epochs, batch_size=config.batch_size, verbose=2
     )

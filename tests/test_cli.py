@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import bnn_init  # noqa: F401  (first: Keras 2 routing)
+from bnn_init import theory
 from bnn_init.cli import main
 from bnn_init.theory import ContinuousNet, HardTanhBNN, SignNet, phase_diagram
 
@@ -172,3 +173,32 @@ def test_installed_script_runs_without_tensorflow():
     check = "import sys, bnn_init.cli; print('tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_unwritable_out_is_one_line_and_a_bug_says_so(tmp_path, capsys, monkeypatch):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    argv = ["phase-diagram", "--model", "continuous", "--grid", "3", "--out"]
+    if os.geteuid() != 0:  # root may write anywhere
+        assert main([*argv, str(locked / "new")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Permission denied" in err
+    monkeypatch.setattr(theory, "phase_diagram", lambda *a, **k: 1 / 0)
+    assert main([*argv, str(tmp_path / "x")]) == 3
+    err = capsys.readouterr().err
+    assert "ZeroDivisionError" in err and "this is a bug in bnn-init" in err.splitlines()[-1]
+
+
+def test_phase_diagram_figure_refuses_a_mark_outside_its_grid():
+    from bnn_init.plotting import phase_diagram_figure
+
+    pd = phase_diagram(
+        ContinuousNet,
+        phi="tanh",
+        sigma_w2=np.linspace(0.5, 1.25, 4),
+        sigma_b2=np.linspace(0, 0.3, 3),
+    )
+    with pytest.raises(
+        ValueError, match=r"'glorot' has sigma_w2 = 4, outside the computed range \[0.5, 1.25\]"
+    ):
+        phase_diagram_figure(pd, x="sigma_w2", y="sigma_b2", point={"glorot": (4.0, 0.0)})

@@ -68,7 +68,7 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
     changes nothing in it. NaN or inf values are logged as such, with one warning.
 
     Example:
-        >>> monitor = SignalPropagationMonitor(x_train[:128], y_train[:128], log_dir="logs/bnn")
+        >>> monitor = SignalPropagationMonitor(x_train[:128], y_train[:128], log_dir="logs/bnn")  # doctest: +SKIP
         >>> model.fit(x_train, y_train, epochs=5, callbacks=[monitor])   # doctest: +SKIP
         SignalPropagationMonitor: HardTanhBNN(r=1.0, sigma_w2=1.0, sigma_b2=0.0): chi_1 = 1, ...
         >>> # tensorboard --logdir logs/bnn

@@ -15,12 +15,13 @@ class FakeQuant(tf.keras.layers.Layer):
     """Identity in float, marking an int8 range for the LCE/TFLite converter.
 
     Forward: ``tf.quantization.fake_quant_with_min_max_args(x, min, max, num_bits=8)``, i.e. x
-    clipped to [min, max] and rounded to one of 256 levels (the range is nudged so 0 is a level).
+    clipped to [min, max] and rounded to one of 256 levels. The range is nudged so that 0 is a
+    level: [-2, 2] becomes [-1.992, 2.008] (steps of 4 / 255).
 
     Example:
         >>> layer = FakeQuant(min=-2.0, max=2.0)
-        >>> float(layer(tf.constant([3.0]))[0]) <= 2.0
-        True
+        >>> [round(v, 3) for v in layer(tf.constant([3.0, -5.0, 0.0])).numpy().tolist()]
+        [2.008, -1.992, 0.0]
     """
 
     def __init__(self, min: float = -6.0, max: float = 6.0, **kwargs):

@@ -18,12 +18,15 @@ sign neurons) that `bnn_init.export` takes; `sample_binary` draws stochastic bin
 (2019) fixed-scale centring.
 
 Example:
+    >>> import tensorflow as tf
     >>> model = tf.keras.Sequential([
     ...     tf.keras.Input((64,)),
     ...     DeterministicSurrogateDense(128, input_kind="real"),
     ...     DeterministicSurrogateDense(128),
     ...     DeterministicSurrogateDense(10, return_field=True)])   # default means BinaryMeans(0.99)
-    >>> binary = to_binary(model)                                  # doctest: +SKIP
+    >>> binary = to_binary(model)            # W = sign(M), sign neurons, output rescaled
+    >>> [type(layer).__name__ for layer in binary.layers]
+    ['QuantDense', 'QuantDense', 'QuantDense', 'Rescaling']
 """
 
 from .binary import StochasticBinaryNetworks, ensemble_accuracy, sample_binary, to_binary
