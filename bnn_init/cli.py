@@ -16,7 +16,6 @@ that says so). Commands that load TensorFlow do so without its native start-up l
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib
 import inspect
 import json
@@ -29,6 +28,7 @@ import numpy as np
 
 from bnn_init import theory
 from bnn_init.cli_support import add_out_option, announce, output_folder
+from bnn_init.primitives import write_csv
 from bnn_init.quiet import import_tensorflow_quietly
 from bnn_init.theory.activations import ACTIVATIONS
 
@@ -205,14 +205,8 @@ def _grid_axes(args, cls) -> tuple[dict, dict]:
 
 def write_phase_diagram_csv(pd, path: Path, fixed: dict) -> None:
     """One row per grid point: the axis values, the fixed parameters, chi1, q_star, c_star, xi_c."""
-    with open(path, "w", newline="") as handle:
-        writer = None
-        for row in pd.rows():
-            row = {**dict(list(row.items())[: len(pd.axes)]), **fixed, **row}
-            if writer is None:
-                writer = csv.DictWriter(handle, fieldnames=list(row))
-                writer.writeheader()
-            writer.writerow(row)
+    rows = [{**dict(list(row.items())[: len(pd.axes)]), **fixed, **row} for row in pd.rows()]
+    write_csv(rows, path)
 
 
 def _phase_diagram_files(cls, axes: dict, fixed: dict, out: Path) -> tuple:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bnn_init.primitives.signs import sign
 from bnn_init.theory.errors import check_integer
 
 
@@ -51,8 +52,8 @@ def teacher_student(M, n, seed=None, teacher_seed=None):
     w1, w2 = teacher_weights(M, seed if teacher_seed is None else teacher_seed)
     rng = np.random.default_rng(None if seed is None else [int(seed), 1])
     x = rng.choice([-1.0, 1.0], size=(n, M))
-    hidden = np.where(x @ w1.T >= 0, 1.0, -1.0)
-    y = np.where(hidden @ w2 >= 0, 1.0, -1.0)
+    hidden = sign(x @ w1.T)
+    y = sign(hidden @ w2)
     return x.astype(np.float32), y.astype(np.float32)
 
 

@@ -53,27 +53,6 @@ class DemoConfig:
         return replace(self, width=64, epochs=2, finetune_epochs=1, latency_runs=10)
 
 
-def hard_tanh_mlp(input_dim, classes, config: DemoConfig, kernel_initializer):
-    """``depth`` QuantDense layers with HardTanh(r) on kernels and (hidden) inputs, no BatchNorm."""
-    import larq as lq
-    import tensorflow as tf
-
-    from bnn_init.quantizers import HardTanh
-
-    layers = [tf.keras.Input((input_dim,))]
-    for i in range(config.depth):
-        layers.append(
-            lq.layers.QuantDense(
-                classes if i == config.depth - 1 else config.width,
-                input_quantizer=HardTanh(config.r) if i else None,
-                kernel_quantizer=HardTanh(config.r),
-                kernel_initializer=kernel_initializer,
-                name=f"binary_dense_{i + 1:02d}",
-            )
-        )
-    return tf.keras.Sequential(layers, name="hard_tanh_bnn")
-
-
 def sign_twin(model):
     """The deterministic binary network with the weights of a trained hard-tanh network.
 
@@ -149,14 +128,13 @@ def run(config: DemoConfig, out: Path, dataset: str = "digits", data_path=None) 
     directory, created when missing; ValueError when it is an existing file."""
     import tensorflow as tf
 
-    from bnn_init import plotting, theory
+    from bnn_init import nets, plotting
     from bnn_init.callbacks import SignalPropagationMonitor
     from bnn_init.callbacks.figure import profile_figure
     from bnn_init.callbacks.prediction import verdict
     from bnn_init.experiments.common import load_dataset
     from bnn_init.export import export_lce, export_tflite, measure_latency
     from bnn_init.export.verify import run_flatbuffer
-    from bnn_init.initializers import CriticalHardTanhNormal
 
     out = output_folder(out)
     (x_train, y_train), (x_test, y_test) = load_dataset(dataset, data_path)
@@ -165,21 +143,27 @@ def run(config: DemoConfig, out: Path, dataset: str = "digits", data_path=None) 
     probe_x = correlated_probe(x_train[:half], config.probe_correlation, seed=config.seed)
     probe_y = np.concatenate([y_train[:half], y_train[:half]])
     steps = int(np.ceil(len(x_train) / config.batch_size))
-    inits = {
-        "critical": CriticalHardTanhNormal(r=config.r, sigma_b2=config.sigma_b2, seed=config.seed),
-        "glorot_uniform": tf.keras.initializers.GlorotUniform(seed=config.seed),
-    }
+    kernels = {"critical": "normal", "glorot_uniform": "glorot_uniform"}  # sigma_w2: critical
 
     print(
         f"1. Theory (before training): hard-tanh BNN, r = {config.r:g}, depth {config.depth}, "
         f"width {config.width}, no BatchNorm"
     )
-    models, descriptions = {}, {}
-    for name, init in inits.items():
+    models, theories = {}, {}
+    for name, kernel in kernels.items():
         tf.keras.utils.set_random_seed(config.seed)
-        models[name] = hard_tanh_mlp(x_train.shape[1], classes, config, init)
-        descriptions[name] = theory.describe(models[name])
-        print(f"  {name}: {verdict(descriptions[name].theory, config.depth)}")
+        net = nets.hard_tanh_mlp(
+            config.depth,
+            config.width,
+            x_train.shape[1],
+            classes,
+            r=config.r,
+            sigma_b2=config.sigma_b2,
+            kernel=kernel,
+            seed=config.seed,
+        )
+        models[name], theories[name] = net.model, net.theory
+        print(f"  {name}: {verdict(theories[name], config.depth)}")
 
     print(f"\n2. Training on {dataset} ({len(x_train)} train / {len(x_test)} test examples)")
     histories, initial = {}, {}
@@ -237,9 +221,9 @@ def run(config: DemoConfig, out: Path, dataset: str = "digits", data_path=None) 
     )
     _print_table(results)
 
-    figures = _figures(config, out, descriptions, initial, histories, plotting, profile_figure)
+    figures = _figures(config, out, theories, initial, histories, plotting, profile_figure)
     print("\n4. Files")
-    files = ["bnn.tflite", "float.tflite", "bnn.keras", "inputs.npy", *inits]
+    files = ["bnn.tflite", "float.tflite", "bnn.keras", "inputs.npy", *kernels]
     announce([*figures, *(out / name for name in files)])
     print(f"\nOpen the live plots with:  tensorboard --logdir {out.resolve()}")
     return results
@@ -284,11 +268,11 @@ def _best_epoch(history) -> str:
     return f"{test[best]:.3f} (epoch {best + 1} of {len(test)}; last {test[-1]:.3f})"
 
 
-def _figures(config, out, descriptions, initial, histories, plotting, profile_figure):
+def _figures(config, out, theories, initial, histories, plotting, profile_figure):
     from bnn_init import theory
 
     paths = []
-    points = {n: (d.theory.sigma_w2, d.theory.sigma_b2) for n, d in descriptions.items()}
+    points = {n: (t.sigma_w2, t.sigma_b2) for n, t in theories.items()}
     widest = max(5.0 * config.r**2, *(1.15 * w for w, _ in points.values()))  # every mark inside
     axes = {
         "sigma_w2": np.linspace(0.02 * config.r**2, widest, 80),

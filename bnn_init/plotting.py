@@ -11,8 +11,9 @@ from collections.abc import Mapping
 
 import numpy as np
 from matplotlib import colors
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from bnn_init.primitives import headless_figure
 
 __all__ = ["phase_diagram_figure"]
 
@@ -81,8 +82,7 @@ def phase_diagram_figure(pd, x: str, y: str, point=None, title: str | None = Non
     chi1 = _plane(pd, "chi1", x, y)
     xi_c = np.ma.masked_invalid(_plane(pd, "xi_c", x, y))
 
-    fig = Figure(figsize=(11.0, 4.5), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = headless_figure(figsize=(11.0, 4.5), layout="constrained")
     ax_chi, ax_xi = fig.subplots(1, 2)
 
     low, high = np.nanmin(chi1), np.nanmax(chi1)
@@ -131,8 +131,7 @@ def phase_diagram_figure(pd, x: str, y: str, point=None, title: str | None = Non
 
 def training_curves_figure(histories: dict) -> Figure:
     """Training and validation accuracy per epoch, one line pair per run (Keras History dicts)."""
-    figure = Figure(figsize=(6, 4))
-    FigureCanvasAgg(figure)
+    figure = headless_figure(figsize=(6, 4))
     ax = figure.add_subplot()
     for name, history in histories.items():
         epochs = np.arange(1, len(history["accuracy"]) + 1)

@@ -2,7 +2,8 @@
 
 Every QuantDense layer sees its weights and inputs through Wang's B_r(x) = clip(x / r, -1, 1)
 (`bnn_init.quantizers.HardTanh`), and draws its kernel from `CriticalHardTanhNormal`, which solves
-sigma_w2 at chi_1 = 1 with `bnn_init.theory.HardTanhBNN` (Wang (2018), sec. 3).
+sigma_w2 at chi_1 = 1 with `bnn_init.theory.HardTanhBNN` (Wang (2018), sec. 3); `bnn_init.nets`
+builds the network and its theory from one set of arguments.
 
     python examples/critical_init.py            # depth 20, 30 epochs: test accuracy ~0.98
     python examples/critical_init.py --quick    # depth 10, 3 epochs, a few seconds
@@ -13,33 +14,11 @@ import argparse
 import bnn_init  # noqa: F401  (first: it selects Keras 2 before TensorFlow is imported)
 
 # isort: split
-import larq as lq
 import tensorflow as tf
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from bnn_init.initializers import CriticalBias, CriticalHardTanhNormal
-from bnn_init.quantizers import HardTanh
-
-
-def build_model(depth, width, r, sigma_b2, seed):
-    """A `depth`-layer hard-tanh BNN on 64 inputs with 10 logits, critically initialised."""
-    layers = [tf.keras.Input((64,))]
-    for index in range(depth):
-        last = index == depth - 1
-        layers.append(
-            lq.layers.QuantDense(
-                10 if last else width,
-                input_quantizer=None if index == 0 else HardTanh(r),
-                kernel_quantizer=HardTanh(r),
-                kernel_initializer=CriticalHardTanhNormal(
-                    r=r, sigma_b2=sigma_b2, seed=seed + index
-                ),
-                bias_initializer=CriticalBias(sigma_b2, seed=seed + 1000 + index),
-                kernel_constraint=lq.constraints.WeightClip(r),
-            )
-        )
-    return tf.keras.Sequential(layers)
+from bnn_init import nets
 
 
 def main(argv=None):
@@ -58,10 +37,14 @@ def main(argv=None):
         x, digits.target, test_size=0.25, random_state=0, stratify=digits.target
     )
 
-    init = CriticalHardTanhNormal(r=args.r, sigma_b2=args.sigma_b2)
-    print(f"critical sigma_w2 = {init.sigma_w2:.4f} at r = {args.r}, sigma_b2 = {args.sigma_b2}")
-
-    model = build_model(depth, 256, args.r, args.sigma_b2, seed=1)
+    # a depth-layer hard-tanh BNN on 64 inputs with 10 logits, critically initialised
+    net = nets.hard_tanh_mlp(
+        depth, 256, 64, 10, r=args.r, sigma_b2=args.sigma_b2, weight_clip=True, seed=1
+    )
+    print(
+        f"critical sigma_w2 = {net.theory.sigma_w2:.4f} at r = {args.r}, sigma_b2 = {args.sigma_b2}"
+    )
+    model = net.model
     model.compile(
         optimizer=tf.keras.optimizers.Adam(args.lr),
         loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),

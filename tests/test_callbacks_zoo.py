@@ -1,16 +1,13 @@
 """The monitor on models users bring: it never ends their training run."""
 
-import os
 import warnings
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before TensorFlow loads
+import numpy as np
+import tensorflow as tf
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-import bnn_init  # noqa: E402,F401  (sets up tf-keras)
-from bnn_init.callbacks import SignalPropagationMonitor  # noqa: E402
-from bnn_init.testing import zoo_model  # noqa: E402
+import bnn_init  # noqa: F401  (sets up tf-keras)
+from bnn_init.callbacks import SignalPropagationMonitor
+from bnn_init.testing import zoo_model
 
 
 def _fit(model, monitor, n=32):

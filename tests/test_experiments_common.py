@@ -29,11 +29,6 @@ def test_boundary_against_n_xi_c():
     assert np.isnan(common.boundary([1, 2], [[0.0], [0.0]], [1.0], 0.5)["fitted_n"])
 
 
-def test_write_csv_union_of_columns(tmp_path):
-    path = common.write_csv([{"a": 1, "b": 0.5}, {"a": 2, "c": "x"}], tmp_path / "t.csv")
-    assert path.read_text().splitlines() == ["a,b,c", "1,0.5,", "2,,x"]
-
-
 def test_load_dataset_subset_and_errors():
     (x, y), (xt, yt) = common.load_dataset("digits", n_train=100, seed=1)
     assert x.shape == (100, 64) and xt.shape == (450, 64) and x.dtype == np.float32

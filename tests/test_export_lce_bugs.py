@@ -1,20 +1,16 @@
 """Where LCE 0.16 itself computes something else than Keras: minimal reproducers, and the
 equivalent formulations export_lce uses instead (each exact)."""
 
-import os
+import larq as lq
+import larq_compute_engine as lce
+import numpy as np
+import pytest
+import tensorflow as tf
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before TensorFlow loads
-
-import larq as lq  # noqa: E402
-import larq_compute_engine as lce  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-import bnn_init  # noqa: E402,F401  (sets up tf-keras)
-from bnn_init.export import export_lce, first_divergence  # noqa: E402
-from bnn_init.export.convert import lce_converter  # noqa: E402
-from bnn_init.export.verify import run_flatbuffer  # noqa: E402
+import bnn_init  # noqa: F401  (sets up tf-keras)
+from bnn_init.export import export_lce, first_divergence
+from bnn_init.export.convert import lce_converter
+from bnn_init.export.verify import run_flatbuffer
 
 
 def small_input_zero_padded(side: int, kernel: int = 3, kernel_quantizer="ste_sign"):

@@ -1,13 +1,9 @@
 """export_lce on larq-zoo's architectures, first half (see tests/zoo_export_check.py)."""
 
-import os
+import pytest
+from zoo_export_check import FIRST_HALF, assert_exports_exactly
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before TensorFlow loads
-
-import pytest  # noqa: E402
-from zoo_export_check import FIRST_HALF, assert_exports_exactly  # noqa: E402
-
-import bnn_init  # noqa: E402,F401  (sets up tf-keras)
+import bnn_init  # noqa: F401  (sets up tf-keras)
 
 
 @pytest.mark.parametrize("name", FIRST_HALF)

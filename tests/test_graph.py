@@ -1,19 +1,15 @@
 """The graph adapter: walking Keras graphs, the registry's maps against Monte Carlo, independence
 of residual branches, and BatchNorm probed with batch statistics."""
 
-import os
+import larq as lq
+import numpy as np
+import pytest
+import tensorflow as tf
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before TensorFlow loads
-
-import larq as lq  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-import bnn_init  # noqa: E402,F401  (sets up tf-keras)
-from bnn_init.callbacks import SignalPropagationMonitor  # noqa: E402
-from bnn_init.graph import GraphTheory, NodeMap, Unmapped, walk  # noqa: E402
-from bnn_init.graph.measure import (  # noqa: E402
+import bnn_init  # noqa: F401  (sets up tf-keras)
+from bnn_init.callbacks import SignalPropagationMonitor
+from bnn_init.graph import GraphTheory, NodeMap, Unmapped, walk
+from bnn_init.graph.measure import (
     moments_from,
     pair_correlation_from,
     recording,

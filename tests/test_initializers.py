@@ -1,25 +1,21 @@
 """bnn_init.initializers: distributions, fan-in, seeds, configs, aliases, errors, saving."""
 
-import os
+import larq as lq
+import numpy as np
+import pytest
+import tensorflow as tf
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-import larq as lq  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-import bnn_init  # noqa: E402,F401  (sets up tf-keras before TensorFlow loads)
-from bnn_init.initializers import (  # noqa: E402
+import bnn_init  # noqa: F401  (sets up tf-keras before TensorFlow loads)
+from bnn_init.initializers import (
     BinaryMeans,
     ConstantVariance,
     CriticalBias,
     CriticalHardTanhNormal,
     HardTanhUniform,
 )
-from bnn_init.initializers._base import fan_in  # noqa: E402
-from bnn_init.quantizers import HardTanh  # noqa: E402
-from bnn_init.theory import NoCriticalPoint  # noqa: E402
+from bnn_init.primitives import fan_in
+from bnn_init.quantizers import HardTanh
+from bnn_init.theory import NoCriticalPoint
 
 DENSE, CONV = (1024, 512), (3, 3, 64, 128)  # fan-in 1024 and 576
 

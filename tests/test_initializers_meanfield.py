@@ -6,24 +6,20 @@ pairs of the cosine of the two pre-activation vectors, and compare with ``model.
 with the measured first-layer values: q within 5 %, c within 0.02.
 """
 
-import os
+import larq as lq
+import numpy as np
+import pytest
+import tensorflow as tf
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-import larq as lq  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-import bnn_init  # noqa: E402,F401  (sets up tf-keras before TensorFlow loads)
-from bnn_init.initializers import (  # noqa: E402
+import bnn_init  # noqa: F401  (sets up tf-keras before TensorFlow loads)
+from bnn_init.initializers import (
     ConstantVariance,
     CriticalBias,
     CriticalHardTanhNormal,
     HardTanhUniform,
 )
-from bnn_init.quantizers import HardTanh  # noqa: E402
-from bnn_init.theory import HardTanhBNN, SignNet  # noqa: E402
+from bnn_init.quantizers import HardTanh
+from bnn_init.theory import HardTanhBNN, SignNet
 
 WIDTH, DEPTH = 1024, 20
 N_NETS = 8  # independent networks per measurement: the theory describes their average

@@ -1,16 +1,12 @@
 """bnn_init.quantizers.HardTanh: Wang's B_r (Wang 2018, sec. 2) as a serialisable Larq quantizer."""
 
-import os
+import larq as lq
+import numpy as np
+import pytest
+import tensorflow as tf
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-import larq as lq  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-import bnn_init  # noqa: E402,F401  (sets up tf-keras before TensorFlow loads)
-from bnn_init.quantizers import HardTanh, hard_tanh_r  # noqa: E402
+import bnn_init  # noqa: F401  (sets up tf-keras before TensorFlow loads)
+from bnn_init.quantizers import HardTanh, hard_tanh_r
 
 
 def test_forward_is_clip_of_x_over_r():

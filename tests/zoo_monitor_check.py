@@ -5,17 +5,13 @@ A monitored layer agrees when its local q is within 10 % and its local c within 
 measured values (the monitor's band). Shared by tests/test_monitor_zoo_a.py and _b.py.
 """
 
-import os
+import warnings
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before TensorFlow loads
+import numpy as np
+from test_callbacks import read_run
 
-import warnings  # noqa: E402
-
-import numpy as np  # noqa: E402
-from test_callbacks import read_run  # noqa: E402
-
-from bnn_init.callbacks import SignalPropagationMonitor  # noqa: E402
-from bnn_init.testing import zoo_model  # noqa: E402
+from bnn_init.callbacks import SignalPropagationMonitor
+from bnn_init.testing import zoo_model
 
 PROBE = 128
 

@@ -45,29 +45,27 @@ def add_parser(subparsers):
 
 
 def _model(depth, width, sigma_w2, seed, inputs, classes):
-    import larq as lq
     import tensorflow as tf
 
-    from bnn_init.initializers import CriticalBias, HardTanhUniform
-    from bnn_init.quantizers import HardTanh
+    from bnn_init import nets
 
-    model = tf.keras.Sequential([tf.keras.Input((inputs,))], name="hard_tanh_bnn")
-    for index in range(depth):
-        model.add(
-            lq.layers.QuantDense(
-                classes if index == depth - 1 else width,
-                input_quantizer=None if index == 0 else HardTanh(R),
-                kernel_quantizer=HardTanh(R),
-                kernel_initializer=HardTanhUniform(R, sigma_w2, SIGMA_B2, seed=seed + index),
-                bias_initializer=CriticalBias(SIGMA_B2, seed=seed + 1000 + index),
-            )
-        )
-    model.compile(
+    net = nets.hard_tanh_mlp(
+        depth,
+        width,
+        inputs,
+        classes,
+        r=R,
+        sigma_w2=sigma_w2,
+        sigma_b2=SIGMA_B2,
+        kernel="uniform",
+        seed=seed,
+    )
+    net.model.compile(
         tf.keras.optimizers.Adam(1e-3),
         loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    return model
+    return net.model
 
 
 def run(args):

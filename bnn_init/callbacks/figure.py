@@ -6,8 +6,9 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from bnn_init.primitives import headless_figure
 
 __all__ = ["profile_figure", "profile_png"]
 
@@ -27,8 +28,7 @@ def profile_figure(measured, theory=None, title=None) -> Figure:
         title: figure title.
     """
     theory = theory or {}
-    figure = Figure(figsize=(9.0, 2.8), dpi=72)
-    FigureCanvasAgg(figure)
+    figure = headless_figure(figsize=(9.0, 2.8), dpi=72)
     # a fixed layout: tight_layout would take most of the rendering time
     figure.subplots_adjust(left=0.06, right=0.99, bottom=0.17, top=0.8, wspace=0.28)
     for index, (key, label, log) in enumerate(_PANELS):

@@ -8,7 +8,6 @@ theory and the paper, and ``summary`` numbers that tests and the README generato
 
 from __future__ import annotations
 
-import csv
 import math
 import time
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bnn_init.primitives import write_csv
 from bnn_init.theory.errors import check_choice
 
 __all__ = [
@@ -26,7 +26,6 @@ __all__ = [
     "boundary",
     "heatmap_figure",
     "load_dataset",
-    "new_figure",
     "one_decimal",
     "pick_size",
     "progress",
@@ -34,7 +33,6 @@ __all__ = [
     "trainable_depths",
     "train",
     "train_depth_grid",
-    "write_csv",
 ]
 
 DATASETS = ("digits", "mnist1d", "mnist")
@@ -65,7 +63,7 @@ class ExperimentResult:
         """Write the CSV, the PNG figures and ``NAME.txt`` (the verdict) into ``out``."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        paths = [write_csv(self.rows, out / f"{self.name}.csv")]
+        paths = [write_csv(self.rows, out / f"{self.name}.csv", float_format=".6g")]
         for key, fig in self.figures.items():
             stem = self.name if len(self.figures) == 1 else f"{self.name}_{key}"
             path = out / f"{stem}.png"
@@ -75,26 +73,6 @@ class ExperimentResult:
         text.write_text(self.verdict + "\n")
         paths.append(text)
         return paths
-
-
-def write_csv(rows, path) -> Path:
-    """Write a list of dicts as CSV (columns: the union of keys, in first-seen order)."""
-    path = Path(path)
-    keys: list = []
-    for row in rows:
-        keys.extend(k for k in row if k not in keys)
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=keys)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _cell(row.get(k, "")) for k in keys})
-    return path
-
-
-def _cell(value):
-    if isinstance(value, float | np.floating):
-        return f"{float(value):.6g}"
-    return value
 
 
 def pick_size(presets: Mapping, size, overrides: Mapping | None = None) -> dict:
@@ -321,17 +299,6 @@ def _edges(centres):
         return np.array([c[0] - 0.5, c[0] + 0.5])
     mid = (c[1:] + c[:-1]) / 2
     return np.concatenate([[2 * c[0] - mid[0]], mid, [2 * c[-1] - mid[-1]]])
-
-
-def new_figure(ncols=1, nrows=1, width=4.2, height=3.4):
-    """A headless matplotlib Figure (Agg canvas, no pyplot) with an array of axes."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(nrows, ncols, squeeze=False)
-    return fig, axes
 
 
 class Timer:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bnn_init.primitives import new_figure
 from bnn_init.theory.errors import check_choice
 
 from .common import (
@@ -28,7 +29,6 @@ from .common import (
     ExperimentResult,
     Timer,
     load_dataset,
-    new_figure,
     pick_size,
     progress,
     train,

@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from bnn_init.primitives import new_figure
 from bnn_init.theory import ContinuousNet
 
 from .common import (
@@ -28,7 +29,6 @@ from .common import (
     boundary,
     heatmap_figure,
     load_dataset,
-    new_figure,
     one_decimal,
     pick_size,
     progress,

@@ -34,7 +34,9 @@ import math
 import numpy as np
 
 from bnn_init.cli_support import add_out_option, announce, output_folder, plain_help
+from bnn_init.primitives import new_figure
 from bnn_init.theory import DeterministicSurrogate, LRTSurrogate
+from bnn_init.theory.activations import TANH_KAPPA
 
 from .common import (
     DATASETS,
@@ -44,7 +46,6 @@ from .common import (
     boundary,
     heatmap_figure,
     load_dataset,
-    new_figure,
     pick_size,
     progress,
 )
@@ -52,9 +53,6 @@ from .common import (
 __all__ = ["SIZES", "SURROGATES", "add_parser", "experiment", "run"]
 
 SURROGATES = ("deterministic", "lrt")
-TANH_KAPPA = (
-    math.sqrt(math.pi) / 2
-)  # erf(kappa h) with the slope of tanh at 0 (Stamatescu et al. 2019, eq. 34)
 PAPER_N = 3.0  # Stamatescu et al. 2019, sec. 4.2: "a proportion of 3 xi_c ... before trainability becomes difficult"
 CURVES = (3.0, 6.0)
 CHANCE = 0.1  # ten classes
@@ -106,28 +104,6 @@ def theory(surrogate, sigma_m2, kappa=TANH_KAPPA):
     return LRTSurrogate(sigma_m2=sigma_m2, sigma_b2=0.0, neurons="continuous")
 
 
-def build_model(surrogate, depth, width, n_inputs, n_classes, kappa=TANH_KAPPA):
-    """A surrogate MLP of ``depth`` weight layers: depth - 1 hidden layers of ``width`` and a
-    classifier layer returning its field (logits); the first layer sees real inputs."""
-    import tensorflow as tf
-
-    from bnn_init.layers import DeterministicSurrogateDense, LRTSurrogateDense
-
-    layers = [tf.keras.Input((n_inputs,))]
-    for index in range(depth):
-        last = index == depth - 1
-        units = n_classes if last else width
-        if surrogate == "deterministic":
-            kind = "real" if index == 0 else "means"
-            layer = DeterministicSurrogateDense(
-                units, kappa=kappa, input_kind=kind, return_field=last
-            )
-        else:
-            layer = LRTSurrogateDense(units, neurons="continuous", return_field=last)
-        layers.append(layer)
-    return tf.keras.Sequential(layers, name=f"{surrogate}_{depth}")
-
-
 class _Trainer:
     """One compiled model per (surrogate, depth), re-initialised for every sigma_m2 (tracing a deep
     model costs seconds; re-initialising costs nothing)."""
@@ -135,7 +111,11 @@ class _Trainer:
     def __init__(self, surrogate, depth, settings, n_inputs, kappa):
         import tensorflow as tf
 
-        self.model = build_model(surrogate, depth, settings["width"], n_inputs, 10, kappa)
+        from bnn_init.nets import surrogate_mlp
+
+        self.model = surrogate_mlp(
+            surrogate, depth, settings["width"], n_inputs, 10, kappa=kappa
+        ).model
         self.optimizer = tf.keras.optimizers.Adam(settings["learning_rate"])
         self.optimizer.build(self.model.trainable_variables)
         loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)

@@ -28,6 +28,7 @@ import math
 
 import numpy as np
 
+from bnn_init.primitives import new_figure
 from bnn_init.theory import HardTanhBNN
 from bnn_init.theory.errors import check_choice
 
@@ -37,7 +38,6 @@ from .common import (
     boundary,
     heatmap_figure,
     load_dataset,
-    new_figure,
     one_decimal,
     pick_size,
     progress,

@@ -14,7 +14,7 @@ exact (the tests compare the rewritten Keras model with the original):
   ``LceBconv2d``. The kernel quantizer is kept (``magnitude_aware_sign`` takes its mean over
   the same input axis in both forms).
 * ``ternary_split``: a sign-input layer with kernel W in {-1, 0, +1} (the masked converging layer
-  of an MFB network, Soudry & Meir 2014, eq. 1) is W = (A + B) / 2 with A = B = W where W != 0
+  of an MFB network, Soudry & Meir 2013, eq. 1) is W = (A + B) / 2 with A = B = W where W != 0
   and A = +1, B = -1 where W = 0: one binary layer with kernel [A | B] (bias [b | b]),
   ``Reshape((S, 2, units))`` and a (1, 2) ``AveragePooling2D`` for the mean of the two halves.
 * ``padding_correction``: LCE 0.16 computes a binary convolution with ``padding="same"`` and

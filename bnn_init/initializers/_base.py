@@ -1,7 +1,5 @@
 """What every bnn-init initializer shares: the seed check, Keras' fan-in, seeded sampling."""
 
-import math
-
 import tensorflow as tf
 
 from bnn_init.theory.errors import check_integer
@@ -10,17 +8,6 @@ from bnn_init.theory.errors import check_integer
 def check_seed(seed):
     """A seed is None or an integer >= 0."""
     return None if seed is None else check_integer("seed", seed, low=0)
-
-
-def fan_in(shape):
-    """Fan-in as Keras computes it: ``shape[0]`` for a Dense kernel (in, out) and for a vector,
-    ``prod(shape[:-2]) * shape[-2]`` for a ConvND kernel (*kernel_size, in, out), 1 for a scalar."""
-    shape = tuple(int(d) for d in shape)
-    if len(shape) == 0:
-        return 1
-    if len(shape) <= 2:
-        return shape[0]
-    return math.prod(shape[:-1])
 
 
 class SeededInitializer(tf.keras.initializers.Initializer):

@@ -7,6 +7,7 @@ import tensorflow as tf
 from scipy.optimize import brentq
 from scipy.special import erf
 
+from bnn_init.primitives.signs import tf_sign
 from bnn_init.theory.errors import check_choice, check_number
 
 from ._base import SeededInitializer
@@ -66,7 +67,7 @@ class BinaryMeans(SeededInitializer):
     def sample(self, shape, dtype):
         if self.distribution == "clipped_normal":
             return tf.clip_by_value(self._scale * self.normal(shape, dtype), -1.0, 1.0)
-        signs = tf.where(self.uniform(shape, dtype) >= 0, 1.0, -1.0)
+        signs = tf_sign(self.uniform(shape, dtype))
         return tf.cast(np.sqrt(self.sigma_m2) * signs, dtype)
 
     def get_config(self):

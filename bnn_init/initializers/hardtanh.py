@@ -10,9 +10,10 @@ import math
 import tensorflow as tf
 
 from bnn_init import theory
+from bnn_init.primitives import fan_in
 from bnn_init.theory.errors import check_number
 
-from ._base import SeededInitializer, fan_in
+from ._base import SeededInitializer
 
 
 class _HardTanhInitializer(SeededInitializer):

@@ -25,8 +25,8 @@ Example:
     ...     DeterministicSurrogateDense(128),
     ...     DeterministicSurrogateDense(10, return_field=True)])   # default means BinaryMeans(0.99)
     >>> binary = to_binary(model)            # W = sign(M), sign neurons, output rescaled
-    >>> [type(layer).__name__ for layer in binary.layers]
-    ['QuantDense', 'QuantDense', 'QuantDense', 'Rescaling']
+    >>> print(*(type(layer).__name__ for layer in binary.layers))
+    QuantDense QuantDense QuantDense Rescaling
 """
 
 from .binary import StochasticBinaryNetworks, ensemble_accuracy, sample_binary, to_binary

@@ -18,6 +18,7 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
+from bnn_init.primitives.signs import sign, tf_sign
 from bnn_init.quantizer_kinds import is_binary_input
 from bnn_init.theory.errors import check_integer
 
@@ -79,11 +80,6 @@ def _weights(layer):
     m = layer.means.numpy()
     b = layer.bias.numpy() if layer.use_bias else np.zeros(m.shape[-1], m.dtype)
     return m, b, layer.fan_in
-
-
-def sign(x):
-    """sign with sign(0) = +1 (erratum 4), numpy."""
-    return np.where(np.asarray(x) >= 0, 1.0, -1.0).astype(np.float32)
 
 
 def _quant_layer(layer, input_sign):
@@ -148,7 +144,7 @@ def to_binary(model):
             m, b, n = _weights(layer)
             quant = _quant_layer(layer, input_sign=pending_sign)
             new_layers.append(quant)
-            transfers.append((quant, [sign(m), (math.sqrt(n) * b).astype(np.float32)]))
+            transfers.append((quant, [sign(m, np.float32), (math.sqrt(n) * b).astype(np.float32)]))
             mode = _neuron_mode(layer)
             if mode in ("field", "tanh"):
                 scale = tf.keras.layers.Rescaling(1.0 / math.sqrt(n), name=f"{layer.name}_scale")
@@ -256,7 +252,7 @@ class StochasticBinaryNetworks:
                 if nu > 0:
                     v = layer._contract(tf.square(h), variance_kernel)
                     a += tf.sqrt(nu * v) * self._generator.normal(tf.shape(a))
-                h = tf.where(a >= 0, 1.0, -1.0)
+                h = tf_sign(a)
             elif mode == "stochastic_tanh":
                 p_plus = 0.5 * (1.0 + tf.tanh(a / root_n))
                 h = tf.where(self._generator.uniform(tf.shape(a)) < p_plus, 1.0, -1.0)

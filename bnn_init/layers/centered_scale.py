@@ -13,17 +13,18 @@ import numbers
 
 import tensorflow as tf
 
+from bnn_init.primitives import fan_in
 from bnn_init.theory.errors import check_number
 
 __all__ = ["CenteredScale"]
 
 
 def _kernel_fan_in(layer) -> int | None:
-    """Fan-in of a layer with a Dense or ConvND kernel (prod of all kernel dims but the last)."""
+    """Fan-in of a layer with a Dense or ConvND kernel, None without one."""
     kernel = getattr(layer, "kernel", None)
     if kernel is None or len(kernel.shape) < 2:
         return None
-    return int(math.prod(int(d) for d in kernel.shape[:-1]))
+    return fan_in(kernel.shape)
 
 
 @tf.keras.utils.register_keras_serializable(package="bnn_init")

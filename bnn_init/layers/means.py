@@ -26,6 +26,7 @@ import numbers
 import tensorflow as tf
 
 from bnn_init.initializers import BinaryMeans
+from bnn_init.primitives import fan_in
 
 __all__ = ["INPUT_KINDS", "MeansConstraint", "SurrogateLayer"]
 
@@ -133,7 +134,7 @@ class SurrogateLayer(tf.keras.layers.Layer):
     def build(self, input_shape):
         input_shape = tf.TensorShape(input_shape)
         shape = self._kernel_shape(input_shape)
-        self.fan_in = math.prod(shape[:-1])
+        self.fan_in = fan_in(shape)
         self.kernel = self.add_weight(
             name="kernel",
             shape=shape,

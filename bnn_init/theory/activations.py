@@ -17,17 +17,16 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import erf, ndtr
 
+from bnn_init.primitives.signs import sign
+
+from .base import scalar_or_array
 from .errors import check_choice, check_range
 from .gaussian import COARSE_NODES, NODES, HermiteSeries, expect_even
 
-
-def _scalar(x):
-    """A float for scalars; arrays stay arrays (they span phase diagrams)."""
-    return float(x) if np.ndim(x) == 0 else np.asarray(x, dtype=float)
-
-
 _SQRT_PI = np.sqrt(np.pi)
 SIGN_NEURON_KAPPA = 1.0 / np.sqrt(2.0)  # erf(h / sqrt(2)): mean of sign(h + unit Gaussian noise)
+# erf(kappa h) with the slope of tanh at 0 (Stamatescu et al. 2019, eq. 34)
+TANH_KAPPA = float(np.sqrt(np.pi) / 2)
 
 
 class _PairSeries:
@@ -122,7 +121,7 @@ class Erf(Activation):
     closed_form = True
 
     def __init__(self, kappa=SIGN_NEURON_KAPPA):
-        self.kappa = _scalar(check_range("kappa", kappa, low=0.0, low_open=True))
+        self.kappa = scalar_or_array(check_range("kappa", kappa, low=0.0, low_open=True))
 
     def phi(self, h):
         return erf(self.kappa * h)
@@ -175,7 +174,7 @@ class HardTanh(Activation):
     closed_form = True
 
     def __init__(self, r=1.0):
-        self.r = _scalar(check_range("r", r, low=0.0, low_open=True))
+        self.r = scalar_or_array(check_range("r", r, low=0.0, low_open=True))
 
     def phi(self, h):
         return np.clip(h / self.r, -1.0, 1.0)
@@ -285,7 +284,7 @@ class Sign(Activation):
     closed_form = True
 
     def phi(self, h):
-        return np.where(np.asarray(h) >= 0, 1.0, -1.0)
+        return sign(h)
 
     def second_moment(self, q):
         return np.ones(np.shape(q))

@@ -33,9 +33,9 @@ class Trajectory(NamedTuple):
     c: np.ndarray
 
 
-def _scalar(x):
-    x = np.asarray(x, dtype=float)
-    return float(x) if x.ndim == 0 else x
+def scalar_or_array(x):
+    """A float for scalars; arrays stay float arrays (they span phase diagrams)."""
+    return float(x) if np.ndim(x) == 0 else np.asarray(x, dtype=float)
 
 
 def _depth_scale(slope):
@@ -136,7 +136,7 @@ class MeanFieldModel:
             value, _ = self._correlation_map_at_q_star
         else:
             value, _ = self._correlation_map(check_range("q", q, low=0.0))
-        return _scalar(value(c))
+        return scalar_or_array(value(c))
 
     # ---- fixed points -----------------------------------------------------------------------
     @cached_property
@@ -208,28 +208,28 @@ class MeanFieldModel:
     @property
     def q_star(self):
         """Stable fixed point of the variance map (0 when sigma_b2 = 0 in the ordered phase)."""
-        return _scalar(self._q_star)
+        return scalar_or_array(self._q_star)
 
     @property
     def c_star(self):
         """Stable fixed point of the correlation map: 1 when ordered, below 1 when chaotic."""
-        return _scalar(self._c_star)
+        return scalar_or_array(self._c_star)
 
     @property
     def chi1(self):
         """chi_1: slope of the correlation map at c = 1 and q = q* (Schoenholz et al. 2017, eq. 7); at q* = 0 its
         limit q -> 0 (erratum 6). chi_1 < 1 ordered, = 1 critical, > 1 chaotic."""
-        return _scalar(self._chi1)
+        return scalar_or_array(self._chi1)
 
     @property
     def xi_q(self):
         """Variance depth scale -1/log(dq'/dq at q*) (Schoenholz et al. 2017, eq. 8)."""
-        return _scalar(_depth_scale(self.q_map_slope(self._q_star)))
+        return scalar_or_array(_depth_scale(self.q_map_slope(self._q_star)))
 
     @property
     def xi_c(self):
         """Correlation depth scale -1/log(chi_c), chi_c the c-map slope at c* (Schoenholz et al. 2017, eq. 9)."""
-        return _scalar(_depth_scale(self._c_star_slope))
+        return scalar_or_array(_depth_scale(self._c_star_slope))
 
     @cached_property
     def _c_star_slope(self):
@@ -242,19 +242,19 @@ class MeanFieldModel:
     def xi_grad(self):
         """Gradient depth scale -1/log(backward factor) (Schoenholz et al. 2017, eq. 16): positive when gradients
         vanish, negative when they explode, inf at criticality."""
-        return _scalar(_depth_scale(self.backward_factor(self._q_star)))
+        return scalar_or_array(_depth_scale(self.backward_factor(self._q_star)))
 
     def max_trainable_depth(self, k=6.0):
         """Depth beyond which training fails, k xi_c (Schoenholz et al. 2017, sec. 5 uses k = 6; Stamatescu et al. 2019, Fig. 2 k = 3)."""
         k = check_range("k", k, low=0.0, low_open=True)
-        return _scalar(k * self.xi_c)
+        return scalar_or_array(k * self.xi_c)
 
     def grad_variance_ratio(self, widths=None):
         """Per-layer backward factor E[delta_l^2] / E[delta_{l+1}^2] = chi N_{l+1} / N_l
         (Schoenholz et al. 2017, eq. 15). With ``widths`` (N_1..N_L) returns the L-1 factors, else the equal-width one."""
         factor = self.backward_factor(self._q_star)
         if widths is None:
-            return _scalar(factor)
+            return scalar_or_array(factor)
         widths = check_range("widths", widths, low=0.0, low_open=True)
         if widths.ndim != 1 or widths.size < 2:
             raise ValueError(

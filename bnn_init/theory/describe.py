@@ -14,7 +14,8 @@ inputs, and the last, the classifier):
 - Larq quantized layers with a sign-like input quantizer (``ste_sign``, ``approx_sign``, ...) ->
   ``SignNet`` (Stamatescu et al. 2019, App. F; with BatchNorm the scale of W does not matter, Sari et al. (2019));
 - float layers with a ``tanh`` activation -> ``ContinuousNet(phi="tanh")`` with
-  sigma_w2 = fan_in Var(W) (Schoenholz et al. (2017), eq. 3).
+  sigma_w2 = fan_in Var(W) (Schoenholz et al. (2017), eq. 3), and the rate of the model's
+  ``Dropout`` layers when they share one (sec. 3.1).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bnn_init.primitives.fans import kernel_fans
 from bnn_init.quantizer_kinds import quantizer_kind, quantizer_name
 
 from .activations import HardTanh
@@ -54,14 +56,16 @@ def monitored_layers(model) -> list:
     return found
 
 
+def _all_layers(model) -> list:
+    """Every layer of ``model``, nested models flattened."""
+    found = []
+    for layer in getattr(model, "layers", []):
+        found.extend(_all_layers(layer) if hasattr(layer, "layers") else [layer])
+    return found
+
+
 def _kernels(layer):
     return [w for w in layer.weights if len(w.shape) >= 2]
-
-
-def _fans(layer):
-    shape = tuple(int(d) for d in _kernels(layer)[0].shape)
-    receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
-    return receptive * shape[-2], receptive * shape[-1]
 
 
 def _width(layer):
@@ -123,7 +127,7 @@ def clipped_second_moment(law, r):
 def _layer_kind(layer):
     """(family, parameters) for one layer, or (None, reason)."""
     name = type(layer).__name__
-    fan_in, fan_out = _fans(layer)
+    fan_in, fan_out = kernel_fans(_kernels(layer)[0].shape)
     bias_law = weight_law(getattr(layer, "bias_initializer", None), fan_in, fan_out)
     sigma_b2 = bias_law[1] if (bias_law and getattr(layer, "use_bias", True)) else 0.0
     kernel_init = getattr(layer, "kernel_initializer", None)
@@ -196,6 +200,15 @@ def describe(model) -> Description:
     reason = f"{len(hidden)} hidden {family} layer(s) -> {cls.__name__}"
     if scale and np.ptp([p[scale] for p in params]) > 0.01 * merged[scale]:
         reason += f" (per-layer {scale} differs; the median {merged[scale]:.4g} is used)"
+    if family == "continuous":
+        rates = {
+            float(layer.rate) for layer in _all_layers(model) if type(layer).__name__ == "Dropout"
+        }
+        if len(rates) > 1:
+            return Description(
+                None, layers, widths, f"Dropout layers differ in rate {sorted(rates)}"
+            )
+        merged["dropout_rate"] = rates.pop() if rates else 0.0
     try:
         theory = cls(**merged)
     except ValueError as error:

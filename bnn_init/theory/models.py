@@ -11,14 +11,14 @@ from scipy.special import ndtr
 from . import maps
 from . import pointwise as fn
 from .activations import ACTIVATIONS, SIGN_NEURON_KAPPA, Erf, HardTanh, Sign, get_activation
-from .base import CRITICAL_TOLERANCE, MeanFieldModel, _scalar
+from .base import CRITICAL_TOLERANCE, MeanFieldModel, scalar_or_array
 from .errors import NoCriticalPoint, check_choice, check_range
 from .stochastic import NoiseNormalisedLinear, StochasticBinary
 
 
 def _param(name, value, **bounds):
     """A checked parameter, stored as a float when scalar (arrays span phase diagrams)."""
-    return _scalar(check_range(name, value, **bounds))
+    return scalar_or_array(check_range(name, value, **bounds))
 
 
 def _solve_chi1(chi1_of, lo, hi):

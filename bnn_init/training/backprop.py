@@ -15,9 +15,10 @@ The learning rate is chosen by a scan (``learning_rate_scan``), as in the paper.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
+import tensorflow as tf  # bnn_init's __init__ has selected tf-keras
+
+from bnn_init.primitives.signs import sign
 
 from .converging import (
     LECUN_GAIN,
@@ -27,15 +28,11 @@ from .converging import (
     classification_error,
     encode_targets,
     lecun_forward,
-    sign,
     to_keras_model,
     uniform_weights,
 )
 from .mfb_update import online_errors
 from .online import OnlineTrainer
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-import tensorflow as tf  # noqa: E402
 
 
 def _lecun(u):

@@ -17,12 +17,11 @@ is meant for export, as a block-diagonal masked ``QuantDense`` (see ``to_keras_m
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
+import tensorflow as tf  # bnn_init's __init__ has selected tf-keras
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-import tensorflow as tf  # noqa: E402
+from bnn_init.primitives.signs import sign
 
 LECUN_GAIN = (
     1.7159  # s(x) = 1.7159 tanh(2x/3), LeCun et al. (2012) as used in Soudry & Meir 2013, sec. 5
@@ -73,11 +72,6 @@ def check_inputs(x, input_dim, name="x"):
     if not np.all(np.isfinite(x)):
         raise ValueError(f"{name} must be finite, got NaN or inf")
     return x
-
-
-def sign(a):
-    """Elementwise sign with sign(0) = +1 (Larq's ste_sign convention; errata item 4)."""
-    return np.where(a >= 0, 1.0, -1.0)
 
 
 def binary_preactivation(w1, w2, x):

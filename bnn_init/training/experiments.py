@@ -5,7 +5,6 @@ and algorithm) plus learning curves; ``plot_teacher_student`` draws Fig. 2A."""
 
 from __future__ import annotations
 
-import csv
 import time
 from dataclasses import dataclass, field
 
@@ -13,12 +12,11 @@ import numpy as np
 
 from .. import datasets
 from ..experiments.common import progress
+from ..primitives import new_figure, write_csv
 from .backprop import learning_rate_scan
 from .mfb import MFBNetwork
 
 PAPER_SIZES = (3, 5, 7, 9, 21, 31, 51, 101)
-# Soudry & Meir 2013, sec. 5: the BackProp learning rates the paper's scan selected for each M
-PAPER_LEARNING_RATES = {3: 0.1, 5: 3e-2, 7: 3e-2, 9: 3e-2, 21: 3e-3, 31: 3e-3, 51: 3e-3, 101: 1e-3}
 LEARNING_RATE_GRID = (0.1, 0.03, 0.01, 0.003, 0.001)
 ALGORITHMS = ("MFB", "PMFB", "BackProp", "Clipped BackProp")
 
@@ -51,11 +49,7 @@ class Comparison:
 
     def to_csv(self, path):
         keys = ["task", "size", "trial", "algorithm", "test_error", "learning_rate", "seconds"]
-        with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=keys)
-            writer.writeheader()
-            for row in self.rows:
-                writer.writerow({k: row.get(k, "") for k in keys})
+        write_csv(self.rows, path, columns=keys)
 
 
 def _compare(
@@ -188,15 +182,13 @@ def plot_teacher_student(result):
     """Soudry & Meir 2013, Fig. 2A as a matplotlib Figure: (top) best test error against M for the four
     algorithms; (bottom) training error of MFB and BackProp over the last 5000 samples for each
     M's best trial."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
 
     best = result.best()
     tasks = [t for t in best if t.startswith("M=")]
     sizes = [int(t[2:]) for t in tasks]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 7), constrained_layout=True)
+    fig, axes = new_figure(nrows=2, width=7, height=3.5)
+    top, bottom = axes[:, 0]
     markers = {"MFB": "o-", "PMFB": "s--", "BackProp": "^-", "Clipped BackProp": "v:"}
     for algorithm in ALGORITHMS:
         top.plot(sizes, [best[t][algorithm] for t in tasks], markers[algorithm], label=algorithm)
@@ -205,7 +197,7 @@ def plot_teacher_student(result):
     top.set_ylabel("test error")
     top.set_title("Teacher-student test error (Soudry & Meir 2013, Fig. 2A)")
     top.legend()
-    colors = plt.cm.viridis(np.linspace(0, 0.9, max(len(tasks), 1)))
+    colors = colormaps["viridis"](np.linspace(0, 0.9, max(len(tasks), 1)))
     for color, task in zip(colors, tasks, strict=True):
         for algorithm, style in (("MFB", "-"), ("BackProp", ":")):
             runs = [r for r in result.rows if r["task"] == task and r["algorithm"] == algorithm]

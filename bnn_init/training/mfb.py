@@ -9,6 +9,8 @@ import math
 import numpy as np
 from scipy.special import erf
 
+from bnn_init.primitives.signs import sign
+
 from . import mfb_update
 from .converging import (
     binary_preactivation,
@@ -16,7 +18,6 @@ from .converging import (
     check_inputs,
     classification_error,
     encode_targets,
-    sign,
     to_keras_model,
     uniform_weights,
 )

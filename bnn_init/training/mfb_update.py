@@ -57,12 +57,11 @@ update only: 70 us/sample for a 101 x (101 x 1) x 1 network and 13 ms/sample for
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
+import tensorflow as tf  # bnn_init's __init__ has selected tf-keras
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-import tensorflow as tf  # noqa: E402
+from bnn_init.primitives.signs import tf_sign
 
 EPS = 2.0**-52  # Soudry & Meir 2013, sec. 4: sigma^2_{i(j),l} ~ sigma^2_{i,l} + eps
 _MILLS_SWITCH = 5.0  # below b = -5 the inverse Mills ratio comes from the continued fraction
@@ -144,15 +143,10 @@ def _update(h1, h2, x, y):
     return h1_next, h2_next, nu2
 
 
-def _sign(t):
-    """sign with sign(0) = +1 (the convention of Larq's ste_sign and of the errata, item 4)."""
-    return tf.where(t >= 0, tf.ones_like(t), -tf.ones_like(t))
-
-
 def _map_preactivation(h1, h2, x):
     """Input of the output neurons of the MAP network ``W* = sign(h)`` (eqs. 1 and 24) for one
     sample: ``u2[o] = sum_k sign(h2[o, k]) sign(sum_r sign(h1[o, k, r]) x[r])``."""
-    return tf.reduce_sum(_sign(h2) * _sign(tf.linalg.matvec(_sign(h1), x)), axis=-1)
+    return tf.reduce_sum(tf_sign(h2) * tf_sign(tf.linalg.matvec(tf_sign(h1), x)), axis=-1)
 
 
 def online_errors(scores, y):

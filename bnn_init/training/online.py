@@ -8,16 +8,12 @@ over the last ``window`` samples, each measured just *before* that sample was le
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
+import tensorflow as tf  # bnn_init's __init__ has selected tf-keras
 
 from bnn_init.theory.errors import check_integer
 
 from .converging import check_inputs, encode_targets
-
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-import tensorflow as tf  # noqa: E402
 
 WINDOW = 5000
 
