@@ -77,3 +77,10 @@ def test_the_command_line_prints_no_tensorflow_start_up_lines(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"bnn-init: error: model_path={str(tmp_path / 'missing.keras')!r}: no such file or directory"
     ]
+
+
+def test_export_creates_a_missing_folder_and_announces_the_file(tmp_path, capsys, saved_model):
+    out = tmp_path / "new" / "deeper" / "net.tflite"
+    assert main(["export", str(saved_model), str(out)]) == 0
+    assert out.stat().st_size > 0
+    assert f"wrote {out.resolve()}" in capsys.readouterr().out

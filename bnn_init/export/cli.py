@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bnn_init.cli_support import announce, output_folder
 from bnn_init.theory.errors import first_line
 
 
@@ -97,6 +98,7 @@ def run_export(args) -> int:
     from bnn_init.export import export_lce
     from bnn_init.export.atomic import check_target
 
+    output_folder(Path(args.out).parent)  # as every command's --out: created when missing
     try:
         check_target(args.out, args.overwrite)
     except FileExistsError:
@@ -116,4 +118,5 @@ def run_export(args) -> int:
         overwrite=args.overwrite,
     )
     print(report.summary())
+    announce([args.out])
     return 0
