@@ -1,4 +1,5 @@
-"""Test helpers (as Larq's ``testing_utils``): the models users bring, for tests and benchmarks.
+"""Test helpers (as Larq's ``testing_utils``): the models users bring, for tests and benchmarks,
+and a reader of the monitor's TensorBoard runs (:func:`read_run`).
 
 :func:`zoo_model` builds a larq-zoo 2.4 architecture as users bring it: random weights
 (``weights=None``; pretrained weights would download) and trained-like BatchNorm statistics.
@@ -71,3 +72,25 @@ def trained_like_batchnorm(model, seed: int = 0) -> None:
                 kind = next(k for k in draws if weight.name.split("/")[-1].startswith(k))
                 values.append(draws[kind](weight.shape[0]).astype(np.float32))
             layer.set_weights(values)
+
+
+def read_run(path):
+    """``(scalars, accumulator)`` of one TensorBoard run folder (e.g. a monitor's
+    ``log_dir/measured``), read with TensorBoard's own reader: ``scalars`` maps every scalar tag
+    to {step: value}; ``accumulator`` is the loaded ``EventAccumulator`` (images, text)."""
+    from tensorboard.backend.event_processing import event_accumulator
+    from tensorboard.util import tensor_util
+
+    accumulator = event_accumulator.EventAccumulator(
+        str(path), size_guidance={event_accumulator.TENSORS: 0}
+    )
+    accumulator.Reload()
+    scalars = {}
+    for tag in accumulator.Tags()["tensors"]:
+        if accumulator.SummaryMetadata(tag).plugin_data.plugin_name != "scalars":
+            continue
+        scalars[tag] = {
+            event.step: float(tensor_util.make_ndarray(event.tensor_proto))
+            for event in accumulator.Tensors(tag)
+        }
+    return scalars, accumulator

@@ -4,7 +4,7 @@
 
 Each model of :data:`bnn_init.testing.ZOO_MODELS` (random weights, trained-like BatchNorm) is
 exported with ``export_lce(..., compare_default=True)`` on the 64 standard-normal inputs of
-``tests/test_export_zoo.py``; the part of README.md between ``<!-- zoo:start -->`` and
+``tests/export/test_export_zoo_a.py`` and ``_b.py``; the part of README.md between ``<!-- zoo:start -->`` and
 ``<!-- zoo:end -->`` is replaced by one row per model. Nothing there is written by hand.
 """
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-# export_int8.py runs in tests/test_export.py.
+# export_int8.py runs in tests/export/test_export.py.
 QUICK = [
     "critical_init.py",
     "monitor_quicknet.py",

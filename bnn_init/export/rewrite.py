@@ -19,7 +19,7 @@ exact (the tests compare the rewritten Keras model with the original):
   ``Reshape((S, 2, units))`` and a (1, 2) ``AveragePooling2D`` for the mean of the two halves.
 * ``padding_correction``: LCE 0.16 computes a binary convolution with ``padding="same"`` and
   ``pad_values=0`` wrongly when an input side is shorter than the kernel (e.g. a 3x3 kernel on
-  the 2x2 last stage of Bi-Real Net at 64x64 inputs; ``tests/test_export_lce_bugs.py`` holds the
+  the 2x2 last stage of Bi-Real Net at 64x64 inputs; ``tests/export/test_export_lce_bugs.py`` holds the
   reproducer). With x_pad the input padded with 0 and x_one padded with +1,
   conv(sign x_pad) = conv(sign x_one) - C with C = conv(P, w_q), P the indicator of the padded
   positions and w_q the quantized kernel: the layer becomes ``pad_values=1`` (which LCE computes

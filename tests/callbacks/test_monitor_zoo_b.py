@@ -1,5 +1,5 @@
 """The graph theory's local predictions on larq-zoo's Bi-Real Net and ResNetE-18
-(tests/zoo_monitor_check.py)."""
+(tests/callbacks/zoo_monitor_check.py)."""
 
 import pytest
 from zoo_monitor_check import assert_local_theory_holds, gradient_agreement

@@ -2,16 +2,15 @@
 the step-0 local predictions (run ``theory_local``) against the measurements (run ``measured``).
 
 A monitored layer agrees when its local q is within 10 % and its local c within 0.05 of the
-measured values (the monitor's band). Shared by tests/test_monitor_zoo_a.py and _b.py.
+measured values (the monitor's band). Shared by tests/callbacks/test_monitor_zoo_a.py and _b.py.
 """
 
 import warnings
 
 import numpy as np
-from test_callbacks import read_run
 
 from bnn_init.callbacks import SignalPropagationMonitor
-from bnn_init.testing import zoo_model
+from bnn_init.testing import read_run, zoo_model
 
 PROBE = 128
 

@@ -1,4 +1,4 @@
-"""export_lce on larq-zoo's architectures, second half (see tests/zoo_export_check.py)."""
+"""export_lce on larq-zoo's architectures, second half (see tests/export/zoo_export_check.py)."""
 
 import pytest
 from zoo_export_check import SECOND_HALF, assert_exports_exactly

@@ -12,7 +12,6 @@ import larq as lq
 import numpy as np
 import pytest
 import tensorflow as tf
-from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.util import tensor_util
 
 from bnn_init.callbacks import SignalPropagationMonitor, statistics
@@ -21,29 +20,13 @@ from bnn_init.callbacks.probe import Probe, per_example_loss
 from bnn_init.cli import main as cli_main
 from bnn_init.initializers import CriticalBias, HardTanhUniform
 from bnn_init.quantizers import HardTanh
+from bnn_init.testing import read_run
 from bnn_init.theory import ContinuousNet, HardTanhBNN, SignNet
 
 QUANTITIES = ("q", "c", "grad_var", "saturation")
 
 
 # ---------------------------------------------------------------- helpers
-def read_run(path):
-    """{tag: {step: value}} of every scalar in one TensorBoard run, via TensorBoard's reader."""
-    accumulator = event_accumulator.EventAccumulator(
-        str(path), size_guidance={event_accumulator.TENSORS: 0}
-    )
-    accumulator.Reload()
-    scalars = {}
-    for tag in accumulator.Tags()["tensors"]:
-        if accumulator.SummaryMetadata(tag).plugin_data.plugin_name != "scalars":
-            continue
-        scalars[tag] = {
-            event.step: float(tensor_util.make_ndarray(event.tensor_proto))
-            for event in accumulator.Tensors(tag)
-        }
-    return scalars, accumulator
-
-
 def layer_values(run, quantity, depth, step=0):
     return np.array(
         [run[f"signal_propagation/layer_{n:02d}/{quantity}"][step] for n in range(1, depth + 1)]

@@ -1,4 +1,4 @@
-"""The check each larq-zoo architecture passes (tests/test_export_zoo_*.py run it in two halves,
+"""The check each larq-zoo architecture passes (tests/export/test_export_zoo_*.py run it in two halves,
 so that pytest-xdist's two workers share the load).
 
 Each exports with every binary convolution LCE bitpacks still bitpacked, no more than 2 % larger

@@ -1,4 +1,4 @@
-"""The graph theory's local predictions on larq-zoo's QuickNetSmall (tests/zoo_monitor_check.py)."""
+"""The graph theory's local predictions on larq-zoo's QuickNetSmall (tests/callbacks/zoo_monitor_check.py)."""
 
 from zoo_monitor_check import assert_local_theory_holds
 

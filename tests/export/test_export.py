@@ -339,7 +339,7 @@ def test_measure_latency(mlp_export):
 
 
 def test_export_int8_example_runs_quick():
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     result = subprocess.run(
         [sys.executable, str(root / "examples" / "export_int8.py"), "--quick"],
         capture_output=True,
