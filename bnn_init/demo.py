@@ -128,9 +128,8 @@ def run(config: DemoConfig, out: Path, dataset: str = "digits", data_path=None) 
     directory, created when missing; ValueError when it is an existing file."""
     import tensorflow as tf
 
-    from bnn_init import nets, plotting
+    from bnn_init import nets
     from bnn_init.callbacks import SignalPropagationMonitor
-    from bnn_init.callbacks.figure import profile_figure
     from bnn_init.callbacks.prediction import verdict
     from bnn_init.experiments.common import load_dataset
     from bnn_init.export import export_lce, export_tflite, measure_latency
@@ -221,7 +220,7 @@ def run(config: DemoConfig, out: Path, dataset: str = "digits", data_path=None) 
     )
     _print_table(results)
 
-    figures = _figures(config, out, theories, initial, histories, plotting, profile_figure)
+    figures = _figures(config, out, theories, initial, histories)
     print("\n4. Files")
     files = ["bnn.tflite", "float.tflite", "bnn.keras", "inputs.npy", *kernels]
     announce([*figures, *(out / name for name in files)])
@@ -268,8 +267,9 @@ def _best_epoch(history) -> str:
     return f"{test[best]:.3f} (epoch {best + 1} of {len(test)}; last {test[-1]:.3f})"
 
 
-def _figures(config, out, theories, initial, histories, plotting, profile_figure):
-    from bnn_init import theory
+def _figures(config, out, theories, initial, histories):
+    from bnn_init import plotting, theory
+    from bnn_init.callbacks.figure import profile_figure
 
     paths = []
     points = {n: (t.sigma_w2, t.sigma_b2) for n, t in theories.items()}

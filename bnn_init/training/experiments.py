@@ -52,10 +52,31 @@ class Comparison:
         write_csv(self.rows, path, columns=keys)
 
 
-def _compare(
-    result, task, size, trial, data, hidden_per_output, outputs, epochs, rates, seed, verbose
-):
+@dataclass(frozen=True)
+class Run:
+    """One comparison: the task's name and size (``"M=9"``, 9), the trial, the converging
+    architecture's hidden neurons per output and outputs, passes over the data, BackProp's
+    learning-rate grid and the seed of both algorithms."""
+
+    task: str
+    size: int
+    trial: int
+    hidden_per_output: int
+    outputs: int
+    epochs: int
+    learning_rates: tuple
+    seed: int
+
+
+def _compare(result, run: Run, data, verbose):
     (x, y), (x_val, y_val), (x_test, y_test) = data
+    task, trial = run.task, run.trial
+    hidden_per_output, outputs, epochs, seed = (
+        run.hidden_per_output,
+        run.outputs,
+        run.epochs,
+        run.seed,
+    )
     start = time.perf_counter()
     mfb = MFBNetwork(x.shape[1], hidden_per_output, outputs, seed=seed)
     mfb.fit(x, y, epochs=epochs, verbose=verbose)
@@ -63,11 +84,11 @@ def _compare(
     mfb_seconds = time.perf_counter() - start
     start = time.perf_counter()
     bp, _ = learning_rate_scan(
-        x, y, x_val, y_val, hidden_per_output, outputs, rates, epochs=epochs, seed=seed
+        x, y, x_val, y_val, hidden_per_output, outputs, run.learning_rates, epochs=epochs, seed=seed
     )
     bp_errors = bp.evaluate(x_test, y_test)
     bp_seconds = time.perf_counter() - start
-    base = {"task": task, "size": size, "trial": trial}
+    base = {"task": task, "size": run.size, "trial": trial}
     for algorithm, error, seconds, rate in (
         ("MFB", mfb_errors["error"], mfb_seconds, None),
         ("PMFB", mfb_errors["pmfb_error"], mfb_seconds, None),
@@ -119,9 +140,8 @@ def teacher_student_comparison(
                 datasets.teacher_student(M, n, seed=teacher_seed + i, teacher_seed=teacher_seed)
                 for i, n in enumerate((n_train, n_val, n_test), start=1)
             ]
-            _compare(
-                result, f"M={M}", M, trial, data, M, 1, 1, learning_rates, trial + seed, verbose
-            )
+            run = Run(f"M={M}", M, trial, M, 1, 1, tuple(learning_rates), trial + seed)
+            _compare(result, run, data, verbose)
             bar.update()
     return result
 
@@ -162,19 +182,10 @@ def real_data_comparison(
     picked on the held-out split. Returns a ``Comparison`` with task = ``name``."""
     train, val, test = load_real_dataset(name, seed=seed, mnist_path=mnist_path)
     result = Comparison()
-    _compare(
-        result,
-        name,
-        hidden_per_output,
-        0,
-        (train, val, test),
-        hidden_per_output,
-        10,
-        epochs,
-        learning_rates,
-        seed,
-        verbose,
+    run = Run(
+        name, hidden_per_output, 0, hidden_per_output, 10, epochs, tuple(learning_rates), seed
     )
+    _compare(result, run, (train, val, test), verbose)
     return result
 
 
