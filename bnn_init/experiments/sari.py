@@ -68,7 +68,8 @@ DEFAULT_SIZE = dict(
     inits=INITS,
 )
 SIZES = {
-    "quick": dict(DEFAULT_SIZE, filters=(32, 64), epochs=8, seeds=2),
+    # the tests run it: 16 trainings whose cost is mostly fixed (tracing), so few epochs and filters
+    "quick": dict(DEFAULT_SIZE, filters=(16, 32), epochs=4, seeds=2),
     "default": DEFAULT_SIZE,
 }
 
