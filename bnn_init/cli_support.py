@@ -29,12 +29,12 @@ def add_out_option(parser, default: str) -> None:
     )
 
 
-def output_folder(out) -> Path:
-    """``out`` as a folder that exists: created (with its parents) when missing; ValueError when
-    it names something that is not a folder."""
+def output_folder(out, option="--out") -> Path:
+    """``out`` as a folder that exists: created (with its parents) when missing; ValueError,
+    naming ``option``, when it names something that is not a folder."""
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out must be a folder, but {str(out)!r} is a file")
+        raise ValueError(f"{option} must be a folder, but {str(out)!r} is a file")
     out.mkdir(parents=True, exist_ok=True)
     return out
 

@@ -193,11 +193,10 @@ def run(config: DemoConfig, out: Path, dataset: str = "digits", data_path=None) 
         x_train, y_train, epochs=config.finetune_epochs, batch_size=config.batch_size, verbose=2
     )
     binary_accuracy = _accuracy(binary.predict(x_test, verbose=0), y_test)
+    samples = x_test[:256].astype(np.float32)  # verification inputs, and --int8's data
     binary.save(out / "bnn.keras")
-    np.save(out / "inputs.npy", x_test[:256].astype(np.float32))
-    report = export_lce(
-        binary, out / "bnn.tflite", overwrite=True, sample_inputs=x_test[:256].astype(np.float32)
-    )
+    np.save(out / "inputs.npy", samples)
+    report = export_lce(binary, out / "bnn.tflite", overwrite=True, sample_inputs=samples)
     exported_accuracy = _accuracy(
         run_flatbuffer((out / "bnn.tflite").read_bytes(), x_test.astype(np.float32)), y_test
     )

@@ -22,7 +22,7 @@ from bnn_init import theory
 from bnn_init.theory.activations import TANH_KAPPA
 from bnn_init.theory.errors import check_choice, check_integer
 
-__all__ = ["Net", "hard_tanh_mlp", "surrogate_mlp", "tanh_mlp"]
+__all__ = ["Net", "hard_tanh_mlp", "surrogate_mlp", "surrogate_theory", "tanh_mlp"]
 
 # Seeds of layer i: kernel KERNEL_SEED + seed + i, bias BIAS_SEED + seed + i (every layer its own
 # draw: a seeded Keras initializer gives the same tensor for the same shape on every call).
@@ -148,6 +148,15 @@ def tanh_mlp(
     return Net(tf.keras.Sequential(layers, name=name), model_theory)
 
 
+def surrogate_theory(kind, *, sigma_m2, sigma_b2=0.0, kappa=TANH_KAPPA, neurons="continuous"):
+    """The theory of `surrogate_mlp` alone (no model): `theory.DeterministicSurrogate` for
+    ``kind="deterministic"``, `theory.LRTSurrogate` for ``"lrt"``."""
+    check_choice("kind", kind, ("deterministic", "lrt"))
+    if kind == "deterministic":
+        return theory.DeterministicSurrogate(sigma_m2=sigma_m2, sigma_b2=sigma_b2, kappa=kappa)
+    return theory.LRTSurrogate(sigma_m2=sigma_m2, sigma_b2=sigma_b2, neurons=neurons)
+
+
 def surrogate_mlp(
     kind,
     depth,
@@ -172,14 +181,10 @@ def surrogate_mlp(
     from bnn_init.initializers import BinaryMeans
     from bnn_init.layers import DeterministicSurrogateDense, LRTSurrogateDense
 
-    check_choice("kind", kind, ("deterministic", "lrt"))
+    model_theory = surrogate_theory(
+        kind, sigma_m2=sigma_m2, sigma_b2=sigma_b2, kappa=kappa, neurons=neurons
+    )
     _check_sizes(depth, width, inputs, outputs)
-    if kind == "deterministic":
-        model_theory = theory.DeterministicSurrogate(
-            sigma_m2=sigma_m2, sigma_b2=sigma_b2, kappa=kappa
-        )
-    else:
-        model_theory = theory.LRTSurrogate(sigma_m2=sigma_m2, sigma_b2=sigma_b2, neurons=neurons)
     layers = [tf.keras.Input((inputs,))]
     for i in range(depth):
         last = i == depth - 1

@@ -34,8 +34,8 @@ import math
 import numpy as np
 
 from bnn_init.cli_support import add_out_option, announce, output_folder, plain_help
+from bnn_init.nets import surrogate_mlp, surrogate_theory
 from bnn_init.primitives import new_figure
-from bnn_init.theory import DeterministicSurrogate, LRTSurrogate
 from bnn_init.theory.activations import TANH_KAPPA
 
 from .common import (
@@ -99,9 +99,7 @@ SIZES = {
 
 def theory(surrogate, sigma_m2, kappa=TANH_KAPPA):
     """The mean-field model of a random surrogate MLP with zero biases (Stamatescu et al. 2019, sec. 3)."""
-    if surrogate == "deterministic":
-        return DeterministicSurrogate(sigma_m2=sigma_m2, sigma_b2=0.0, kappa=kappa)
-    return LRTSurrogate(sigma_m2=sigma_m2, sigma_b2=0.0, neurons="continuous")
+    return surrogate_theory(surrogate, sigma_m2=sigma_m2, kappa=kappa)
 
 
 class _Trainer:
@@ -110,8 +108,6 @@ class _Trainer:
 
     def __init__(self, surrogate, depth, settings, n_inputs, kappa):
         import tensorflow as tf
-
-        from bnn_init.nets import surrogate_mlp
 
         self.model = surrogate_mlp(
             surrogate, depth, settings["width"], n_inputs, 10, kappa=kappa

@@ -98,7 +98,7 @@ def run_export(args) -> int:
     from bnn_init.export import export_lce
     from bnn_init.export.atomic import check_target
 
-    output_folder(Path(args.out).parent)  # as every command's --out: created when missing
+    output_folder(Path(args.out).parent, "the folder of OUT")  # created when missing, as --out
     try:
         check_target(args.out, args.overwrite)
     except FileExistsError:
