@@ -2,7 +2,7 @@
 """Cost of one depth row of a ``bnn-init reproduce`` grid: K = 8 tanh networks (depth 30,
 width 64, one per sigma_w2) trained for 100 RMSProp steps on digits, either one Keras model per
 network (the baseline: build, trace and train each in turn) or all eight side by side as one
-stacked model (`bnn_init.experiments.stacked`), both with `bnn_init.experiments.common.train`.
+stacked model (`bnn_init.experiments.stacked`), both with `bnn_init.experiments.loop.train`.
 
 Ratio = baseline seconds / stacked seconds; target >= 4 (what brings ``schoenholz-depth`` and
 ``wang-bnn`` at default size under 30 minutes on 2 cores).
@@ -15,7 +15,8 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from bnn_init.experiments.common import load_dataset, train
+from bnn_init.experiments.data import load_dataset
+from bnn_init.experiments.loop import train
 from bnn_init.experiments.stacked import stacked_mlp
 
 SIGMA_W2 = np.linspace(1.0, 4.0, 8)

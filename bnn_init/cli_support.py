@@ -1,6 +1,7 @@
 """What every ``bnn-init`` sub-command shares: ``--out DIR`` is always a folder, created when
-missing; every file written is announced with its full path; help text is plain text (no
-docstring markup).
+missing; ``--size NAME`` picks one of the command's run sizes (`bnn_init.primitives.sizes`), with
+``--quick`` and ``--full`` as shorthands; every file written is announced with its full path;
+help text is plain text (no docstring markup).
 
 Example:
     >>> import argparse
@@ -8,6 +9,9 @@ Example:
     >>> add_out_option(parser, "runs/demo")
     >>> parser.parse_args([]).out
     PosixPath('runs/demo')
+    >>> add_size_option(parser, ("quick", "default"))
+    >>> parser.parse_args(["--quick"]).size
+    'quick'
 """
 
 from __future__ import annotations
@@ -15,7 +19,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-__all__ = ["add_out_option", "announce", "output_folder", "plain_help"]
+__all__ = ["add_out_option", "add_size_option", "announce", "output_folder", "plain_help"]
+
+SHORTHANDS = {
+    "quick": "a small run, minutes or less on 2 CPU cores (for smoke tests)",
+    "full": "the largest run",
+}
 
 
 def add_out_option(parser, default: str) -> None:
@@ -27,6 +36,23 @@ def add_out_option(parser, default: str) -> None:
         metavar="DIR",
         help=f"output folder, created when missing ({default})",
     )
+
+
+def add_size_option(parser, sizes, default: str = "default") -> None:
+    """``--size NAME`` (one of ``sizes``, ``default`` when not given) on an argparse parser, and
+    ``--quick`` / ``--full`` for the sizes of those names; ``args.size`` is the chosen name."""
+    names = tuple(sizes)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--size", choices=names, default=default, help=f"run size ({default})")
+    for name, text in SHORTHANDS.items():
+        if name in names:
+            group.add_argument(
+                f"--{name}",
+                dest="size",
+                action="store_const",
+                const=name,
+                help=f"--size {name}: {text}",
+            )
 
 
 def output_folder(out, option="--out") -> Path:

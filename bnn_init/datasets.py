@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bnn_init.primitives.checks import check_integer
 from bnn_init.primitives.signs import sign
-from bnn_init.theory.errors import check_integer
 
 
 def teacher_weights(M, seed=None):

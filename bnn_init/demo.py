@@ -22,19 +22,20 @@ through depth as the theory predicts, not the fixed point c* = 0 of unrelated in
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from bnn_init.cli_support import announce, output_folder
+from bnn_init.cli_support import add_out_option, add_size_option, announce, output_folder
+from bnn_init.primitives import pick_size
 
 COMMAND = "demo"
 
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """Sizes of the demo; ``quick()`` is the version the tests run."""
+    """Settings of the demo; `SIZES` holds the named ones ("quick" is the one the tests run)."""
 
     depth: int = 20
     width: int = 256
@@ -49,8 +50,11 @@ class DemoConfig:
     latency_runs: int = 50
     seed: int = 0
 
-    def quick(self) -> DemoConfig:
-        return replace(self, width=64, epochs=2, finetune_epochs=1, latency_runs=10)
+
+SIZES = {
+    "quick": asdict(DemoConfig(width=64, epochs=2, finetune_epochs=1, latency_runs=10)),
+    "default": asdict(DemoConfig()),
+}
 
 
 def sign_twin(model):
@@ -131,7 +135,7 @@ def run(config: DemoConfig, out: Path, dataset: str = "digits", data_path=None) 
     from bnn_init import nets
     from bnn_init.callbacks import SignalPropagationMonitor
     from bnn_init.callbacks.prediction import verdict
-    from bnn_init.experiments.common import load_dataset
+    from bnn_init.experiments.data import load_dataset
     from bnn_init.export import export_lce, export_tflite, measure_latency
     from bnn_init.export.verify import run_flatbuffer
 
@@ -305,8 +309,8 @@ def add_parser(subparsers):
     parser = subparsers.add_parser(
         COMMAND, help="the whole story: theory, training, monitor, export"
     )
-    parser.add_argument("--out", default="runs/demo", help="output folder (runs/demo)")
-    parser.add_argument("--quick", action="store_true", help="a smaller version (for tests)")
+    add_out_option(parser, "runs/demo")
+    add_size_option(parser, SIZES)
     parser.add_argument("--dataset", choices=("digits", "mnist1d", "mnist"), default="digits")
     parser.add_argument("--data-path", default=None, help="folder with local MNIST files")
     parser.set_defaults(func=_run_from_args)
@@ -314,8 +318,8 @@ def add_parser(subparsers):
 
 
 def _run_from_args(args) -> int:
-    config = DemoConfig().quick() if args.quick else DemoConfig()
+    config = DemoConfig(**pick_size(SIZES, args.size))
     start = time.perf_counter()
-    run(config, Path(args.out), dataset=args.dataset, data_path=args.data_path)
+    run(config, args.out, dataset=args.dataset, data_path=args.data_path)
     print(f"demo finished in {time.perf_counter() - start:.0f} s")
     return 0

@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bnn_init import theory
+from bnn_init.primitives.checks import check_choice, check_integer
 from bnn_init.theory.activations import TANH_KAPPA
-from bnn_init.theory.errors import check_choice, check_integer
 
 __all__ = ["Net", "hard_tanh_mlp", "surrogate_mlp", "surrogate_theory", "tanh_mlp"]
 

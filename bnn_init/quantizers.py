@@ -10,7 +10,7 @@ activations is `bnn_init.theory.HardTanhBNN`; networks that use Larq's ``ste_sig
 import tensorflow as tf
 from larq.quantizers import Quantizer
 
-from bnn_init.theory.errors import check_number
+from bnn_init.primitives.checks import check_number
 
 __all__ = ["HardTanh", "hard_tanh_r"]
 

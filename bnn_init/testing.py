@@ -1,5 +1,7 @@
 """Test helpers (as Larq's ``testing_utils``): the models users bring, for tests and benchmarks,
-and a reader of the monitor's TensorBoard runs (:func:`read_run`).
+random classification data and a classifier compiled the way the tests train one
+(:func:`random_classification`, :func:`compiled_classifier`), and a reader of the monitor's
+TensorBoard runs (:func:`read_run`).
 
 :func:`zoo_model` builds a larq-zoo 2.4 architecture as users bring it: random weights
 (``weights=None``; pretrained weights would download) and trained-like BatchNorm statistics.
@@ -72,6 +74,24 @@ def trained_like_batchnorm(model, seed: int = 0) -> None:
                 kind = next(k for k in draws if weight.name.split("/")[-1].startswith(k))
                 values.append(draws[kind](weight.shape[0]).astype(np.float32))
             layer.set_weights(values)
+
+
+def random_classification(n: int, shape, classes: int, seed: int = 0):
+    """``(x, y)``: ``n`` standard-normal float32 inputs of ``shape`` (an int or a tuple) and
+    uniform integer labels in ``[0, classes)``, drawn with ``seed``."""
+    rng = np.random.default_rng(seed)
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    return rng.standard_normal((n, *shape)).astype(np.float32), rng.integers(0, classes, n)
+
+
+def compiled_classifier(model, optimizer="adam", metrics=()):
+    """``model`` (logits out) compiled with ``optimizer``, sparse softmax cross-entropy and
+    ``metrics``; returns it."""
+    import tensorflow as tf
+
+    loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer, loss=loss, metrics=list(metrics))
+    return model
 
 
 def read_run(path):

@@ -16,14 +16,23 @@ from __future__ import annotations
 
 import argparse
 
-from bnn_init.cli_support import add_out_option, announce, output_folder, plain_help
+from bnn_init.cli_support import (
+    add_out_option,
+    add_size_option,
+    announce,
+    output_folder,
+    plain_help,
+)
+from bnn_init.primitives import pick_size
 
 COMMAND = "monitor-demo"
 #: run name -> sigma_w2 / r^2 (None: critical)
 SETTINGS = {"critical": None, "ordered": 0.25, "chaotic": 20.0}
 R, SIGMA_B2 = 1.0, 0.01
-FULL = dict(depth=20, width=256, epochs=5, every_n_steps=5)
-QUICK = dict(depth=20, width=64, epochs=1, every_n_steps=10)
+SIZES = {
+    "quick": dict(depth=20, width=64, epochs=1, every_n_steps=10),
+    "default": dict(depth=20, width=256, epochs=5, every_n_steps=5),
+}
 
 
 def add_parser(subparsers):
@@ -39,7 +48,7 @@ def add_parser(subparsers):
     parser.add_argument("--depth", type=int, default=None, help="layers (20)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs (5; 1 with --quick)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="small, fast run for smoke tests")
+    add_size_option(parser, SIZES)
     parser.set_defaults(func=run)
     return parser
 
@@ -75,14 +84,12 @@ def run(args):
     from bnn_init.callbacks import SignalPropagationMonitor
     from bnn_init.datasets import load_digits
 
-    settings = dict(QUICK if args.quick else FULL)
-    for name in ("depth", "epochs"):
-        value = getattr(args, name)
-        if value is not None:
-            low = 2 if name == "depth" else 1
-            if value < low:
-                raise ValueError(f"--{name}={value} is not allowed: it must be an integer >= {low}")
-            settings[name] = value
+    settings = pick_size(SIZES, args.size, {"depth": args.depth, "epochs": args.epochs})
+    for name, low in (("depth", 2), ("epochs", 1)):
+        if settings[name] < low:
+            raise ValueError(
+                f"--{name}={settings[name]} is not allowed: it must be an integer >= {low}"
+            )
     output_folder(args.out)
     (x_train, y_train), (x_test, y_test) = load_digits(seed=args.seed)
     for name, scale in SETTINGS.items():

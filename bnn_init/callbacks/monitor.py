@@ -14,12 +14,12 @@ from bnn_init import theory as mean_field
 from bnn_init.graph import GraphTheory, statistics
 from bnn_init.graph.measure import moments_from
 from bnn_init.graph.theory import pre_activation_key
-from bnn_init.theory.errors import check_integer
+from bnn_init.primitives.checks import check_integer
 
 from .figure import profile_png
 from .prediction import predict, verdict
 from .probe import Probe, is_frozen, kernel_of, per_example_loss
-from .progress import DegradationTracker, epoch_line
+from .progress import DegradationTracker, ThresholdWatch, epoch_line
 from .summaries import SummaryWriter, depth_scale_tag, is_chief, layer_tag
 
 __all__ = ["SignalPropagationMonitor"]
@@ -190,7 +190,7 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
         self._previous_kernels = None
         self._warned_non_finite = False
         self._agreed_at_start = None  # layers whose local prediction held at the first log
-        self._started = None  # headline saturation and gradient ratio at the first log
+        self._thresholds = ThresholdWatch()  # saturation and gradient ratio at the first log
         self._set_up_for = model
 
     def _node_of_layers(self, layers):
@@ -362,7 +362,8 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
         self._check_finite(step, measured)
         self._check_band(step, measured, local)
         headline = self._headline(measured, fitted)
-        self._check_training_signals(step, headline)
+        for key, line in self._thresholds.update(step, headline):
+            self._say_once(key, line)
         if self._writer is not None:
             self._write(step, measured, prediction, fitted, local, chained)
         self.latest = dict(
@@ -452,25 +453,6 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
                     if value is not None:
                         out[kind]["grad_var"][position] = float(np.mean(value))
         return out["local"], out["chained"]
-
-    def _check_training_signals(self, step, headline):
-        """Say once when, during training, the mean saturation crosses SATURATED or the
-        gradient ratio E[delta_1^2] / E[delta_L^2] falls below VANISHING (having started above)."""
-        checks = (
-            ("saturation", "sp_saturation", lambda v: v > SATURATED, "saturation grows"),
-            ("vanishing", "sp_grad_ratio", lambda v: v < VANISHING, "gradients start to vanish"),
-        )
-        if self._started is None:
-            self._started = {k: headline.get(key) for k, key, _, _ in checks}
-            return
-        for name, key, crossed, words in checks:
-            start, now = self._started.get(name), headline.get(key)
-            if start is None or now is None or crossed(start) or not crossed(now):
-                continue
-            self._say_once(
-                f"signal-{name}",
-                f"step {step}: {words}: {key} = {now:.3g} (was {start:.3g} at the first log)",
-            )
 
     def _check_band(self, step, measured, local):
         """Say once per layer when a layer whose local prediction held at the first log leaves
@@ -593,8 +575,6 @@ class SignalPropagationMonitor(tf.keras.callbacks.Callback):
         self._writer.flush()
 
 
-SATURATED = 0.5  # mean share of pre-activations outside the linear range
-VANISHING = 1e-3  # E[delta_1^2] / E[delta_L^2]
 BAND_Q = 0.10  # relative band of q around the local prediction
 BAND_C = 0.05  # absolute band of c
 

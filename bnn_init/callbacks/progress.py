@@ -1,5 +1,5 @@
-"""The monitor's words at the end of an epoch: one readable line of its headline numbers, and a
-warning, once, when a run degrades.
+"""The monitor's words as training goes: one readable line of its headline numbers per epoch, a
+warning, once, when a run degrades, and one when a headline number crosses a danger threshold.
 
 A run *degrades* when its training accuracy falls at least ``DROP`` below the best epoch so far
 while its signal statistics moved since that epoch: mean saturation up by ``SATURATION_RISE`` or
@@ -8,6 +8,10 @@ shrinks from the last layer to the first) further from 1 by a factor of ``GRADIE
 more. Those are the signatures of a network leaving the regime its initialisation put it in
 (Schoenholz et al. 2017, sec. 4: gradients vanish or explode exponentially with depth away from
 criticality). A fall with steady statistics (noise, over-fitting) is not reported.
+
+A headline number *crosses a threshold* when, having started on the safe side at the first log,
+mean saturation exceeds ``SATURATED`` or the gradient ratio falls below ``VANISHING``
+(`ThresholdWatch`).
 
 Example:
     >>> tracker = DegradationTracker()
@@ -20,11 +24,21 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["DROP", "DegradationTracker", "epoch_line", "training_accuracy"]
+__all__ = [
+    "DROP",
+    "SATURATED",
+    "VANISHING",
+    "DegradationTracker",
+    "ThresholdWatch",
+    "epoch_line",
+    "training_accuracy",
+]
 
 DROP = 0.02
 SATURATION_RISE = 0.05
 GRADIENT_FACTOR = 2.0
+SATURATED = 0.5  # mean share of pre-activations outside the linear range
+VANISHING = 1e-3  # E[delta_1^2] / E[delta_L^2]
 
 
 def training_accuracy(logs) -> float | None:
@@ -105,3 +119,40 @@ def _causes(then: dict, now: dict) -> list[str]:
             f"{then['sp_grad_ratio']:.3g} to {now['sp_grad_ratio']:.3g}"
         )
     return causes
+
+
+class ThresholdWatch:
+    """Remembers the headline numbers of the first log; ``update`` returns ``(key, line)`` for
+    each number that has since crossed its threshold (the caller says each key once).
+
+    >>> watch = ThresholdWatch()
+    >>> watch.update(0, {"sp_saturation": 0.2})
+    []
+    >>> watch.update(50, {"sp_saturation": 0.7})
+    [('signal-saturation', 'step 50: saturation grows: sp_saturation = 0.7 (was 0.2 at the first log)')]
+    """
+
+    CHECKS = (
+        ("saturation", "sp_saturation", lambda v: v > SATURATED, "saturation grows"),
+        ("vanishing", "sp_grad_ratio", lambda v: v < VANISHING, "gradients start to vanish"),
+    )
+
+    def __init__(self):
+        self._started = None
+
+    def update(self, step: int, headline: dict) -> list[tuple[str, str]]:
+        if self._started is None:
+            self._started = {name: headline.get(key) for name, key, _, _ in self.CHECKS}
+            return []
+        found = []
+        for name, key, crossed, words in self.CHECKS:
+            start, now = self._started.get(name), headline.get(key)
+            if start is None or now is None or crossed(start) or not crossed(now):
+                continue
+            found.append(
+                (
+                    f"signal-{name}",
+                    f"step {step}: {words}: {key} = {now:.3g} (was {start:.3g} at the first log)",
+                )
+            )
+        return found

@@ -16,10 +16,16 @@ import argparse
 import importlib
 from functools import partial
 
-from bnn_init.cli_support import add_out_option, announce, output_folder, plain_help
-from bnn_init.theory.errors import check_choice
+from bnn_init.cli_support import (
+    add_out_option,
+    add_size_option,
+    announce,
+    output_folder,
+    plain_help,
+)
+from bnn_init.primitives.checks import check_choice
 
-from .common import DATASETS
+from .data import DATASETS
 
 __all__ = ["EXPERIMENTS", "README_EXPERIMENTS", "add_parser", "run_experiment"]
 
@@ -75,15 +81,7 @@ def add_parser(subparsers):
     sub = parser.add_subparsers(dest="experiment", required=True, metavar="NAME")
     for name, (_, _, text) in EXPERIMENTS.items():
         p = sub.add_parser(name, help=text, description=text)
-        size = p.add_mutually_exclusive_group()
-        size.add_argument("--size", choices=SIZES, default="default", help="run size (default)")
-        size.add_argument(
-            "--quick",
-            dest="size",
-            action="store_const",
-            const="quick",
-            help="same as --size quick: a few minutes on 2 CPU cores",
-        )
+        add_size_option(p, SIZES)
         p.add_argument("--dataset", choices=DATASETS, default="digits", help="data (digits)")
         p.add_argument("--data-path", default=None, help="mnist.npz or IDX folder for mnist")
         p.add_argument("--seed", type=int, default=0, help="base random seed (0)")

@@ -21,18 +21,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from bnn_init.primitives import new_figure
-from bnn_init.theory.errors import check_choice
+from bnn_init.primitives import Timer, new_figure, pick_size, progress
+from bnn_init.primitives.checks import check_choice
 
-from .common import (
-    IMAGE_SHAPES,
-    ExperimentResult,
-    Timer,
-    load_dataset,
-    pick_size,
-    progress,
-    train,
-)
+from .data import IMAGE_SHAPES, load_dataset
+from .loop import train
+from .result import ExperimentResult
 
 __all__ = ["NORMS", "SIZES", "binary_convnet", "experiment"]
 

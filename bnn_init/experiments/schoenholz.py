@@ -20,20 +20,14 @@ import math
 
 import numpy as np
 
-from bnn_init.primitives import new_figure
+from bnn_init.primitives import Timer, new_figure, pick_size, progress
 from bnn_init.theory import ContinuousNet
 
-from .common import (
-    ExperimentResult,
-    Timer,
-    boundary,
-    heatmap_figure,
-    load_dataset,
-    one_decimal,
-    pick_size,
-    progress,
-    train_depth_grid,
-)
+from .boundary import boundary, one_decimal
+from .data import load_dataset
+from .heatmap import heatmap_figure
+from .loop import train_depth_grid
+from .result import ExperimentResult
 
 __all__ = ["DEPTH_SIZES", "GRADIENT_SIZES", "depth_experiment", "gradient_experiment"]
 

@@ -4,7 +4,7 @@ A depth x sigma_w2 grid trains one network per cell. The networks of one depth d
 their initial weight variance, so K of them can share one graph: `StackedDense` keeps K kernels
 of shape ``(K, fan_in, units)`` and maps ``(batch, K, fan_in)`` to ``(batch, K, units)`` with one
 batched matrix product. The networks share nothing but the mini-batches they see: the training
-loss is the sum of their losses (`bnn_init.experiments.common.train`), so the gradient of each
+loss is the sum of their losses (`bnn_init.experiments.loop.train`), so the gradient of each
 network's parameters is the gradient of its own loss, and element-wise optimisers (SGD, RMSProp,
 Adam) update every network exactly as if it were trained alone. BatchNorm (over the batch axis
 only) and dropout (independent masks) keep them apart as well. On 2 CPU cores a grid row of
@@ -24,7 +24,7 @@ import larq as lq
 import numpy as np
 import tensorflow as tf
 
-from bnn_init.theory.errors import check_choice, check_range
+from bnn_init.primitives.checks import check_choice, check_range
 
 __all__ = ["StackedDense", "stacked_mlp"]
 

@@ -33,22 +33,22 @@ import math
 
 import numpy as np
 
-from bnn_init.cli_support import add_out_option, announce, output_folder, plain_help
+from bnn_init.cli_support import (
+    add_out_option,
+    add_size_option,
+    announce,
+    output_folder,
+    plain_help,
+)
 from bnn_init.nets import surrogate_mlp, surrogate_theory
-from bnn_init.primitives import new_figure
+from bnn_init.primitives import Timer, new_figure, pick_size, progress
 from bnn_init.theory.activations import TANH_KAPPA
 
-from .common import (
-    DATASETS,
-    ExperimentResult,
-    Timer,
-    accuracy,
-    boundary,
-    heatmap_figure,
-    load_dataset,
-    pick_size,
-    progress,
-)
+from .boundary import boundary
+from .data import DATASETS, load_dataset
+from .heatmap import heatmap_figure
+from .loop import accuracy
+from .result import ExperimentResult
 
 __all__ = ["SIZES", "SURROGATES", "add_parser", "experiment", "run"]
 
@@ -407,11 +407,7 @@ def add_parser(subparsers):
         description=plain_help(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--size", choices=tuple(SIZES), default="default", help="run size (default)")
-    size.add_argument(
-        "--quick", dest="size", action="store_const", const="quick", help="same as --size quick"
-    )
+    add_size_option(parser, SIZES)
     parser.add_argument(
         "--dataset",
         choices=DATASETS,

@@ -28,22 +28,15 @@ import math
 
 import numpy as np
 
-from bnn_init.primitives import new_figure
+from bnn_init.primitives import Timer, new_figure, pick_size, progress
+from bnn_init.primitives.checks import check_choice
 from bnn_init.theory import HardTanhBNN
-from bnn_init.theory.errors import check_choice
 
-from .common import (
-    ExperimentResult,
-    Timer,
-    boundary,
-    heatmap_figure,
-    load_dataset,
-    one_decimal,
-    pick_size,
-    progress,
-    train,
-    train_depth_grid,
-)
+from .boundary import boundary, one_decimal
+from .data import load_dataset
+from .heatmap import heatmap_figure
+from .loop import train, train_depth_grid
+from .result import ExperimentResult
 
 __all__ = ["SIZES", "binary_mlp", "experiment"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from bnn_init.cli_support import announce, output_folder
-from bnn_init.theory.errors import first_line
+from bnn_init.primitives.checks import first_line
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

@@ -25,7 +25,7 @@ from bnn_init.export import atomic, judge, report, rewrite
 from bnn_init.export import int8 as int8_stage
 from bnn_init.export import verify as verify_stage
 from bnn_init.export.job import ExportJob
-from bnn_init.theory.errors import first_line
+from bnn_init.primitives.checks import first_line
 
 TARGETS = ("arm", "xcore")
 LCE_CUSTOM_OPS = frozenset({"LceBconv2d", "LceQuantize", "LceDequantize", "LceBMaxPool2d"})

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from bnn_init.theory.errors import check_integer
+from bnn_init.primitives.checks import check_integer
 
 
 def _flatbuffer_bytes(flatbuffer_or_path) -> bytes:

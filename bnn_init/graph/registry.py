@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bnn_init.primitives.checks import first_line
 from bnn_init.quantizer_kinds import quantizer_kind, quantizer_name
 from bnn_init.theory import pointwise as fn
-from bnn_init.theory.errors import first_line
 from bnn_init.theory.maps import (
     Add,
     Affine,

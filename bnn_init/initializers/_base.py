@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from bnn_init.theory.errors import check_integer
+from bnn_init.primitives.checks import check_integer
 
 
 def check_seed(seed):

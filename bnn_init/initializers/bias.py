@@ -4,7 +4,7 @@ import math
 
 import tensorflow as tf
 
-from bnn_init.theory.errors import check_number
+from bnn_init.primitives.checks import check_number
 
 from ._base import SeededInitializer
 

@@ -7,8 +7,8 @@ import tensorflow as tf
 from scipy.optimize import brentq
 from scipy.special import erf
 
+from bnn_init.primitives.checks import check_choice, check_number
 from bnn_init.primitives.signs import tf_sign
-from bnn_init.theory.errors import check_choice, check_number
 
 from ._base import SeededInitializer
 

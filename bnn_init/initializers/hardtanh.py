@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from bnn_init import theory
 from bnn_init.primitives import fan_in
-from bnn_init.theory.errors import check_number
+from bnn_init.primitives.checks import check_number
 
 from ._base import SeededInitializer
 

@@ -18,9 +18,9 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
+from bnn_init.primitives.checks import check_integer
 from bnn_init.primitives.signs import sign, tf_sign
 from bnn_init.quantizer_kinds import is_binary_input
-from bnn_init.theory.errors import check_integer
 
 from .deterministic import _DeterministicSurrogate
 from .lrt import _LRTSurrogate

@@ -14,7 +14,7 @@ import numbers
 import tensorflow as tf
 
 from bnn_init.primitives import fan_in
-from bnn_init.theory.errors import check_number
+from bnn_init.primitives.checks import check_number
 
 __all__ = ["CenteredScale"]
 

@@ -23,8 +23,8 @@ import math
 
 import tensorflow as tf
 
+from bnn_init.primitives.checks import check_number
 from bnn_init.theory.activations import SIGN_NEURON_KAPPA
-from bnn_init.theory.errors import check_number
 
 from .geometry import Conv2DGeometry, DenseGeometry
 from .means import SurrogateLayer

@@ -26,7 +26,7 @@ import math
 import tensorflow as tf
 
 from bnn_init.initializers._base import check_seed
-from bnn_init.theory.errors import check_choice
+from bnn_init.primitives.checks import check_choice
 
 from .geometry import Conv2DGeometry, DenseGeometry
 from .means import SurrogateLayer

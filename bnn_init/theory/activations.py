@@ -19,8 +19,8 @@ from scipy.special import erf, ndtr
 
 from bnn_init.primitives.signs import sign
 
+from ..primitives.checks import check_choice, check_range
 from .base import scalar_or_array
-from .errors import check_choice, check_range
 from .gaussian import COARSE_NODES, NODES, HermiteSeries, expect_even
 
 _SQRT_PI = np.sqrt(np.pi)

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .errors import check_integer, check_range
+from ..primitives.checks import check_integer, check_range
 from .solvers import solve_increasing_root
 
 Q_FLOOR = 1e-30  # correlations at q -> 0 are taken as the limit, evaluated at this variance

@@ -8,11 +8,12 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import ndtr
 
+from ..primitives.checks import check_choice, check_range
 from . import maps
 from . import pointwise as fn
 from .activations import ACTIVATIONS, SIGN_NEURON_KAPPA, Erf, HardTanh, Sign, get_activation
 from .base import CRITICAL_TOLERANCE, MeanFieldModel, scalar_or_array
-from .errors import NoCriticalPoint, check_choice, check_range
+from .errors import NoCriticalPoint
 from .stochastic import NoiseNormalisedLinear, StochasticBinary
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import erf
 
-from .errors import check_integer, check_range
+from ..primitives.checks import check_integer, check_range
 
 __all__ = [
     "Clip",

@@ -14,7 +14,7 @@ Example::
 
 from .backprop import BackPropNetwork, learning_rate_scan
 from .experiments import (
-    Comparison,
+    best_errors,
     plot_teacher_student,
     real_data_comparison,
     teacher_student_comparison,
@@ -24,9 +24,9 @@ from .mfb_update import bayes_update_step
 
 __all__ = [
     "BackPropNetwork",
-    "Comparison",
     "MFBNetwork",
     "bayes_update_step",
+    "best_errors",
     "learning_rate_scan",
     "plot_teacher_student",
     "real_data_comparison",

@@ -3,8 +3,8 @@
 MFB-BackProp against BackProp and clipped BackProp on the teacher-student task of Soudry & Meir
 (2013), Fig. 2A: a random binary teacher network of size M, learnt online by a student of the
 same shape. Writes mfb_teacher_student.csv (one row per size, trial and algorithm),
-mfb_teacher_student.md (best test error per size, in %) and mfb_teacher_student.png (the figure)
-into the --out folder. Sizes of the run:
+mfb_teacher_student.txt (best test error per size, in %) and mfb_teacher_student.png (the
+figure) into the --out folder. Sizes of the run (--size, or --quick / --full):
 
   default: the paper's M in {3, 5, 7, 9, 21, 31, 51, 101}, 2e5 training samples (presented
            once), 1e4 fresh test samples, best of 3 trials (about 3 minutes on 2 CPU cores);
@@ -15,19 +15,26 @@ into the --out folder. Sizes of the run:
 from __future__ import annotations
 
 import argparse
-import time
 
-from bnn_init.cli_support import add_out_option, announce, output_folder, plain_help
+from bnn_init.cli_support import (
+    add_out_option,
+    add_size_option,
+    announce,
+    output_folder,
+    plain_help,
+)
 
 COMMAND = "mfb-teacher-student"
-QUICK = {"sizes": (5, 9, 21), "samples": 5_000, "trials": 1, "test_samples": 2_000}
-FULL = {"trials": 10}
+# command-line option -> setting of TEACHER_STUDENT_SIZES
+OPTIONS = {"sizes": "sizes", "samples": "n_train", "test_samples": "n_test", "trials": "trials"}
 
 
 def add_parser(subparsers):
     """Register the ``mfb-teacher-student`` sub-command on an argparse ``subparsers`` object;
     ``args.func(args)`` then runs it and returns the exit status 0 (bad options raise
     ValueError, which ``bnn_init.cli.main`` reports)."""
+    from .experiments import TEACHER_STUDENT_SIZES
+
     parser = subparsers.add_parser(
         COMMAND,
         help="MFB-BackProp vs BackProp on the teacher-student task (Soudry & Meir 2013, Fig. 2A)",
@@ -41,56 +48,37 @@ def add_parser(subparsers):
     parser.add_argument("--seed", type=int, default=0)
     add_out_option(parser, "runs/mfb-teacher-student")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="small run for smoke tests")
-    size.add_argument("--full", action="store_true", help="the paper's 10 trials per M")
+    add_size_option(parser, TEACHER_STUDENT_SIZES)
     parser.set_defaults(func=lambda args: run(args) and 0)
     return parser
 
 
-def _settings(args):
-    settings = {"sizes": None, "samples": 200_000, "trials": 3, "test_samples": 10_000}
-    if args.quick:
-        settings.update(QUICK)
-    if args.full:
-        settings.update(FULL)
-    for key in settings:
-        if getattr(args, key) is not None:
-            settings[key] = getattr(args, key)
-    for key in ("samples", "trials", "test_samples"):
-        if settings[key] < 1:
-            raise ValueError(f"--{key.replace('_', '-')} must be >= 1, got {settings[key]}")
-    return settings
+def _overrides(args) -> dict:
+    """The settings given on the command line, checked under their option names."""
+    for option in ("samples", "trials", "test_samples"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise ValueError(f"--{option.replace('_', '-')} must be >= 1, got {value}")
+    if args.sizes is not None and any(m < 1 for m in args.sizes):
+        raise ValueError(f"--sizes must all be >= 1, got {list(args.sizes)}")
+    return {
+        setting: tuple(value) if isinstance(value, list) else value
+        for option, setting in OPTIONS.items()
+        if (value := getattr(args, option)) is not None
+    }
 
 
 def run(args):
-    """Run the comparison and write the table, CSV and figure; returns the ``Comparison``."""
-    from .experiments import PAPER_SIZES, plot_teacher_student, teacher_student_comparison
+    """Run the comparison and write its CSV, figure and table (the verdict, ``.txt``) into
+    ``args.out``; returns the `ExperimentResult`."""
+    from .experiments import teacher_student_comparison
 
-    settings = _settings(args)
-    sizes = settings["sizes"] or PAPER_SIZES
-    if any(m < 1 for m in sizes):
-        raise ValueError(f"--sizes must all be >= 1, got {list(sizes)}")
+    overrides = _overrides(args)
     out = output_folder(args.out)
-    start = time.perf_counter()
     result = teacher_student_comparison(
-        sizes=sizes,
-        n_train=settings["samples"],
-        n_test=settings["test_samples"],
-        trials=settings["trials"],
-        seed=args.seed,
-        progress_bar=not args.no_progress,
+        args.size, seed=args.seed, progress_bar=not args.no_progress, **overrides
     )
-    table = result.table()
-    header = (
-        f"Teacher-student test error (%), best of {settings['trials']} trial(s), "
-        f"{settings['samples']} training and {settings['test_samples']} test samples "
-        f"({time.perf_counter() - start:.0f} s)\n\n"
-    )
-    paths = [out / f"mfb_teacher_student.{suffix}" for suffix in ("md", "csv", "png")]
-    paths[0].write_text(header + table + "\n")
-    result.to_csv(paths[1])
-    plot_teacher_student(result).savefig(paths[2], dpi=120)
-    print(header + table)
+    paths = result.save(out)
+    print(result.verdict)
     announce(paths)
     return result

@@ -1,18 +1,19 @@
 """The comparisons of Soudry & Meir (2013, sec. 5): MFB-BackProp, PMFB-BackProp, BackProp and
 clipped BackProp on the same converging architecture, for the teacher-student task (Fig. 2A) and
-for offline real data (digits, MNIST-1D, local MNIST). Results are tidy rows (one per size, trial
-and algorithm) plus learning curves; ``plot_teacher_student`` draws Fig. 2A."""
+for offline real data (digits, MNIST-1D, local MNIST). Each returns an `ExperimentResult`: tidy
+rows (one per size, trial and algorithm), the table of best test errors as its verdict and, for
+the teacher-student task, Fig. 2A (`plot_teacher_student`)."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import datasets
-from ..experiments.common import progress
-from ..primitives import new_figure, write_csv
+from ..experiments.result import ExperimentResult
+from ..primitives import Timer, check_integer, new_figure, pick_size, progress
 from .backprop import learning_rate_scan
 from .mfb import MFBNetwork
 
@@ -21,35 +22,23 @@ LEARNING_RATE_GRID = (0.1, 0.03, 0.01, 0.003, 0.001)
 ALGORITHMS = ("MFB", "PMFB", "BackProp", "Clipped BackProp")
 
 
-@dataclass
-class Comparison:
-    """Tidy results: ``rows`` are dicts with keys ``task`` (``"M=9"``, ``"digits"``...), ``size``,
-    ``trial``, ``algorithm``, ``test_error``, ``learning_rate`` (BackProp rows) and ``seconds``;
-    ``curves[(task, trial, algorithm)] = (samples, training error over the last 5000 samples)``."""
+def best_errors(rows) -> dict:
+    """Per task and algorithm, the lowest test error over trials (Soudry & Meir 2013, Fig. 2A
+    shows "the trial with the best test error for each M"): ``{task: {algorithm: error}}``."""
+    out = {}
+    for row in rows:
+        slot = out.setdefault(row["task"], {})
+        slot[row["algorithm"]] = min(slot.get(row["algorithm"], np.inf), row["test_error"])
+    return out
 
-    rows: list = field(default_factory=list)
-    curves: dict = field(default_factory=dict)
 
-    def best(self):
-        """Per task and algorithm, the lowest test error over trials (Soudry & Meir 2013, Fig. 2A shows "the
-        trial with the best test error for each M"): ``{task: {algorithm: error}}``."""
-        out = {}
-        for row in self.rows:
-            slot = out.setdefault(row["task"], {})
-            slot[row["algorithm"]] = min(slot.get(row["algorithm"], np.inf), row["test_error"])
-        return out
-
-    def table(self):
-        """Markdown table of ``best()``: one line per task, one column per algorithm (in %)."""
-        lines = ["| task | " + " | ".join(ALGORITHMS) + " |", "|---" * (len(ALGORITHMS) + 1) + "|"]
-        for task, errors in self.best().items():
-            cells = [f"{100 * errors[a]:.2f}" if a in errors else "-" for a in ALGORITHMS]
-            lines.append(f"| {task} | " + " | ".join(cells) + " |")
-        return "\n".join(lines)
-
-    def to_csv(self, path):
-        keys = ["task", "size", "trial", "algorithm", "test_error", "learning_rate", "seconds"]
-        write_csv(self.rows, path, columns=keys)
+def error_table(rows) -> str:
+    """Markdown table of `best_errors`: one line per task, one column per algorithm (in %)."""
+    lines = ["| task | " + " | ".join(ALGORITHMS) + " |", "|---" * (len(ALGORITHMS) + 1) + "|"]
+    for task, errors in best_errors(rows).items():
+        cells = [f"{100 * errors[a]:.2f}" if a in errors else "-" for a in ALGORITHMS]
+        lines.append(f"| {task} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -68,82 +57,126 @@ class Run:
     seed: int
 
 
-def _compare(result, run: Run, data, verbose):
+def _compare(run: Run, data, verbose):
+    """Train MFB and the BackProp baselines on ``data = (train, val, test)``; return the rows (one
+    per algorithm) and the learning curves ``{(task, trial, algorithm): (samples, error)}``."""
     (x, y), (x_val, y_val), (x_test, y_test) = data
-    task, trial = run.task, run.trial
-    hidden_per_output, outputs, epochs, seed = (
-        run.hidden_per_output,
-        run.outputs,
-        run.epochs,
-        run.seed,
-    )
     start = time.perf_counter()
-    mfb = MFBNetwork(x.shape[1], hidden_per_output, outputs, seed=seed)
-    mfb.fit(x, y, epochs=epochs, verbose=verbose)
+    mfb = MFBNetwork(x.shape[1], run.hidden_per_output, run.outputs, seed=run.seed)
+    mfb.fit(x, y, epochs=run.epochs, verbose=verbose)
     mfb_errors = mfb.evaluate(x_test, y_test)
     mfb_seconds = time.perf_counter() - start
     start = time.perf_counter()
     bp, _ = learning_rate_scan(
-        x, y, x_val, y_val, hidden_per_output, outputs, run.learning_rates, epochs=epochs, seed=seed
+        x,
+        y,
+        x_val,
+        y_val,
+        run.hidden_per_output,
+        run.outputs,
+        run.learning_rates,
+        epochs=run.epochs,
+        seed=run.seed,
     )
     bp_errors = bp.evaluate(x_test, y_test)
     bp_seconds = time.perf_counter() - start
-    base = {"task": task, "size": run.size, "trial": trial}
-    for algorithm, error, seconds, rate in (
-        ("MFB", mfb_errors["error"], mfb_seconds, None),
-        ("PMFB", mfb_errors["pmfb_error"], mfb_seconds, None),
-        ("BackProp", bp_errors["error"], bp_seconds, bp.learning_rate),
-        ("Clipped BackProp", bp_errors["clipped_error"], bp_seconds, bp.learning_rate),
-    ):
-        result.rows.append(
-            {**base, "algorithm": algorithm, "test_error": error, "seconds": seconds}
-            | ({"learning_rate": rate} if rate is not None else {})
+    rows = [
+        {
+            "task": run.task,
+            "size": run.size,
+            "trial": run.trial,
+            "algorithm": algorithm,
+            "test_error": error,
+            "learning_rate": rate,
+            "seconds": seconds,
+        }
+        for algorithm, error, seconds, rate in (
+            ("MFB", mfb_errors["error"], mfb_seconds, None),
+            ("PMFB", mfb_errors["pmfb_error"], mfb_seconds, None),
+            ("BackProp", bp_errors["error"], bp_seconds, bp.learning_rate),
+            ("Clipped BackProp", bp_errors["clipped_error"], bp_seconds, bp.learning_rate),
         )
-    for algorithm, net in (("MFB", mfb), ("BackProp", bp)):
-        curve = net.training_curve_
-        result.curves[(task, trial, algorithm)] = (
-            np.asarray(curve.samples),
-            np.asarray(curve.values["error"]),
+    ]
+    curves = {
+        (run.task, run.trial, algorithm): (
+            np.asarray(net.training_curve_.samples),
+            np.asarray(net.training_curve_.values["error"]),
         )
+        for algorithm, net in (("MFB", mfb), ("BackProp", bp))
+    }
+    return rows, curves
+
+
+#: Sizes of the teacher-student comparison (`teacher_student_comparison`); "default" is the
+#: paper's M and sample counts with 3 trials, "full" the paper's 10 trials.
+TEACHER_STUDENT_SIZES = {
+    "quick": dict(sizes=(5, 9, 21), n_train=5_000, n_test=2_000, trials=1),
+    "default": dict(sizes=PAPER_SIZES, n_train=200_000, n_test=10_000, trials=3),
+    "full": dict(sizes=PAPER_SIZES, n_train=200_000, n_test=10_000, trials=10),
+}
 
 
 def teacher_student_comparison(
-    sizes=PAPER_SIZES,
-    n_train=200_000,
-    n_test=10_000,
-    trials=1,
+    size="default",
     learning_rates=LEARNING_RATE_GRID,
     n_val=2_000,
     seed=0,
     verbose=0,
     progress_bar=False,
-):
+    **overrides,
+) -> ExperimentResult:
     """Soudry & Meir 2013, Fig. 2A. For every M in ``sizes`` and every trial: draw a random binary
     ``M x M x 1`` teacher, ``n_train`` training samples (the paper: 2e5, presented once),
     ``n_val`` validation samples for BackProp's learning-rate scan and ``n_test`` fresh test
     samples (the paper: 1e4); train an ``MFBNetwork(M, M, 1)`` and BackProp networks of the same
     architecture; record the test errors of MFB, PMFB, BackProp and clipped BackProp.
-    ``progress_bar``: a progress bar on stderr, one step per M and trial.
+
+    ``size``: a preset of `TEACHER_STUDENT_SIZES` ("quick", "default", "full"); ``overrides``:
+    any of its settings (``sizes``, ``n_train``, ``n_test``, ``trials``); ``progress_bar``: a
+    progress bar on stderr, one step per M and trial. The result's rows hold one test error per
+    M, trial and algorithm; its verdict is the table of the best trial per M (in %); its
+    ``summary["best"]`` is `best_errors`; its figure is `plot_teacher_student`.
 
     Example::
 
         >>> result = teacher_student_comparison(sizes=(5,), n_train=2000, n_test=1000)
-        >>> print(result.table())  # doctest: +SKIP
+        >>> print(result.verdict)  # doctest: +SKIP
     """
-    result = Comparison()
-    bar = progress(len(sizes) * int(trials), "mfb-teacher-student", progress_bar)
-    for M in sizes:
-        for trial in range(int(trials)):
+    s = pick_size(TEACHER_STUDENT_SIZES, size, overrides)
+    for key in ("n_train", "n_test", "trials"):
+        check_integer(key, s[key])
+    for M in s["sizes"]:
+        check_integer("sizes", M)
+    timer = Timer()
+    rows, curves = [], {}
+    bar = progress(len(s["sizes"]) * s["trials"], "mfb-teacher-student", progress_bar)
+    for M in s["sizes"]:
+        for trial in range(s["trials"]):
             bar.set_postfix_str(f"M={M}, trial {trial + 1}")
             teacher_seed = int(np.random.default_rng([seed, M, trial]).integers(2**31))
             data = [
                 datasets.teacher_student(M, n, seed=teacher_seed + i, teacher_seed=teacher_seed)
-                for i, n in enumerate((n_train, n_val, n_test), start=1)
+                for i, n in enumerate((s["n_train"], n_val, s["n_test"]), start=1)
             ]
             run = Run(f"M={M}", M, trial, M, 1, 1, tuple(learning_rates), trial + seed)
-            _compare(result, run, data, verbose)
+            new_rows, new_curves = _compare(run, data, verbose)
+            rows += new_rows
+            curves.update(new_curves)
             bar.update()
-    return result
+    bar.close()
+    verdict = (
+        f"Teacher-student test error (%), best of {s['trials']} trial(s), "
+        f"{s['n_train']} training and {s['n_test']} test samples ({timer.seconds:.0f} s)\n\n"
+        + error_table(rows)
+    )
+    return ExperimentResult(
+        "mfb_teacher_student",
+        rows,
+        {"figure": plot_teacher_student(rows, curves)},
+        verdict,
+        {"best": best_errors(rows)},
+        timer.seconds,
+    )
 
 
 def load_real_dataset(name, seed=0, mnist_path=None):
@@ -179,23 +212,26 @@ def real_data_comparison(
     """MFB, PMFB, BackProp and clipped BackProp on a real dataset with the converging
     ``D x (K x 10) x 10`` network (Soudry & Meir 2013, sec. 5 uses K = 301 on MNIST, with 785 inputs). Both
     algorithms see the same training samples for ``epochs`` shuffled passes; BackProp's rate is
-    picked on the held-out split. Returns a ``Comparison`` with task = ``name``."""
+    picked on the held-out split. Returns an `ExperimentResult` named ``mfb_NAME`` whose rows have
+    task = ``name``, whose verdict is the table of test errors (in %) and whose
+    ``summary["best"]`` is `best_errors`."""
+    timer = Timer()
     train, val, test = load_real_dataset(name, seed=seed, mnist_path=mnist_path)
-    result = Comparison()
     run = Run(
         name, hidden_per_output, 0, hidden_per_output, 10, epochs, tuple(learning_rates), seed
     )
-    _compare(result, run, (train, val, test), verbose)
-    return result
+    rows, _ = _compare(run, (train, val, test), verbose)
+    summary = {"best": best_errors(rows)}
+    return ExperimentResult(f"mfb_{name}", rows, {}, error_table(rows), summary, timer.seconds)
 
 
-def plot_teacher_student(result):
-    """Soudry & Meir 2013, Fig. 2A as a matplotlib Figure: (top) best test error against M for the four
-    algorithms; (bottom) training error of MFB and BackProp over the last 5000 samples for each
-    M's best trial."""
+def plot_teacher_student(rows, curves):
+    """Soudry & Meir 2013, Fig. 2A as a matplotlib Figure: (top) best test error against M for
+    the four algorithms; (bottom) training error of MFB and BackProp over the last 5000 samples
+    for each M's best trial. ``rows`` and ``curves`` as `teacher_student_comparison` makes them."""
     from matplotlib import colormaps
 
-    best = result.best()
+    best = best_errors(rows)
     tasks = [t for t in best if t.startswith("M=")]
     sizes = [int(t[2:]) for t in tasks]
     fig, axes = new_figure(nrows=2, width=7, height=3.5)
@@ -211,9 +247,9 @@ def plot_teacher_student(result):
     colors = colormaps["viridis"](np.linspace(0, 0.9, max(len(tasks), 1)))
     for color, task in zip(colors, tasks, strict=True):
         for algorithm, style in (("MFB", "-"), ("BackProp", ":")):
-            runs = [r for r in result.rows if r["task"] == task and r["algorithm"] == algorithm]
+            runs = [r for r in rows if r["task"] == task and r["algorithm"] == algorithm]
             trial = min(runs, key=lambda r: r["test_error"])["trial"]
-            samples, errors = result.curves[(task, trial, algorithm)]
+            samples, errors = curves[(task, trial, algorithm)]
             bottom.plot(samples, errors, style, color=color, label=f"{algorithm} {task}")
     bottom.set_xlabel("training samples")
     bottom.set_ylabel("training error (last 5000)")

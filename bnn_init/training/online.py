@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf  # bnn_init's __init__ has selected tf-keras
 
-from bnn_init.theory.errors import check_integer
+from bnn_init.primitives.checks import check_integer
 
 from .converging import check_inputs, encode_targets
 

@@ -14,13 +14,12 @@ import pytest
 import tensorflow as tf
 from tensorboard.util import tensor_util
 
+from bnn_init import nets
 from bnn_init.callbacks import SignalPropagationMonitor, statistics
 from bnn_init.callbacks.prediction import critical_fix, predict, verdict
 from bnn_init.callbacks.probe import Probe, per_example_loss
 from bnn_init.cli import main as cli_main
-from bnn_init.initializers import CriticalBias, HardTanhUniform
-from bnn_init.quantizers import HardTanh
-from bnn_init.testing import read_run
+from bnn_init.testing import compiled_classifier, random_classification, read_run
 from bnn_init.theory import ContinuousNet, HardTanhBNN, SignNet
 
 QUANTITIES = ("q", "c", "grad_var", "saturation")
@@ -34,18 +33,18 @@ def layer_values(run, quantity, depth, step=0):
 
 
 def hard_tanh_net(depth, width, inputs, sigma_w2=None, sigma_b2=0.0, outputs=None, r=1.0):
-    model = tf.keras.Sequential([tf.keras.Input((inputs,))])
-    for index in range(depth):
-        model.add(
-            lq.layers.QuantDense(
-                outputs if (outputs and index == depth - 1) else width,
-                input_quantizer=None if index == 0 else HardTanh(r),
-                kernel_quantizer=HardTanh(r),
-                kernel_initializer=HardTanhUniform(r, sigma_w2, sigma_b2, seed=index),
-                bias_initializer=CriticalBias(sigma_b2, seed=500 + index) if sigma_b2 else "zeros",
-            )
-        )
-    return model
+    """The uniform-kernel hard-tanh MLP of `bnn_init.nets`, ``outputs`` wide (``width`` when None)."""
+    net = nets.hard_tanh_mlp(
+        depth,
+        width,
+        inputs,
+        outputs or width,
+        r=r,
+        sigma_w2=sigma_w2,
+        sigma_b2=sigma_b2,
+        kernel="uniform",
+    )
+    return net.model
 
 
 def paired_inputs(pairs, features, correlation, seed=0):
@@ -58,22 +57,10 @@ def paired_inputs(pairs, features, correlation, seed=0):
 
 def tanh_net(depth, width, inputs, sigma_w2, sigma_b2, classes=10, seed=0):
     tf.keras.utils.set_random_seed(seed)
-    model = tf.keras.Sequential([tf.keras.Input((inputs,))])
-    for index in range(depth):
-        last = index == depth - 1
-        fan_in = inputs if index == 0 else width
-        model.add(
-            tf.keras.layers.Dense(
-                classes if last else width,
-                activation=None if last else "tanh",
-                kernel_initializer=tf.keras.initializers.RandomNormal(
-                    stddev=math.sqrt(sigma_w2 / fan_in)
-                ),
-                bias_initializer=tf.keras.initializers.RandomNormal(stddev=math.sqrt(sigma_b2)),
-            )
-        )
-    model.compile("sgd", loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    return model
+    net = nets.tanh_mlp(
+        depth, width, inputs, classes, sigma_w2=sigma_w2, sigma_b2=sigma_b2, seed=seed
+    )
+    return compiled_classifier(net.model, "sgd")
 
 
 # ---------------------------------------------------------------- statistics
@@ -201,9 +188,8 @@ def test_ordered_tanh_gradient_decay_matches_xi_grad(tmp_path):
 # ---------------------------------------------------------------- the callback in training
 def test_logs_history_csv_and_image(tmp_path, capsys):
     model = hard_tanh_net(4, 32, inputs=16, sigma_w2=0.5, sigma_b2=0.01, outputs=10)
-    model.compile("adam", loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    rng = np.random.default_rng(0)
-    x, y = rng.standard_normal((96, 16)).astype(np.float32), rng.integers(0, 10, 96)
+    compiled_classifier(model)
+    x, y = random_classification(96, 16, 10, seed=0)
     monitor = SignalPropagationMonitor(
         x[:32], y[:32], log_dir=tmp_path / "tb", every_n_steps=2, keras_logs=True
     )
@@ -288,7 +274,7 @@ def test_branches_residuals_and_layers_without_kernels(tmp_path):
     x = tf.keras.layers.GlobalAveragePooling2D()(x)
     outputs = tf.keras.layers.Dense(3, name="head")(x)
     model = tf.keras.Model(inputs, outputs)
-    model.compile("adam", loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    compiled_classifier(model)
     rng = np.random.default_rng(0)
     x_probe = rng.standard_normal((16, 6, 6, 2)).astype(np.float32)
     y_probe = rng.integers(0, 3, 16)
@@ -328,20 +314,20 @@ def test_bad_arguments_raise_naming_the_parameter():
 
 
 def test_monitor_demo_off_critical_networks_are_too_deep_at_the_default_depth():
-    from bnn_init.callbacks.cli import FULL, QUICK, SETTINGS, SIGMA_B2, R
+    from bnn_init.callbacks.cli import SETTINGS, SIGMA_B2, SIZES, R
     from bnn_init.callbacks.prediction import verdict
 
-    assert FULL["depth"] == QUICK["depth"] == 20
+    assert SIZES["default"]["depth"] == SIZES["quick"]["depth"] == 20
     for name, scale in SETTINGS.items():
         theory = (
             HardTanhBNN.critical(r=R, sigma_b2=SIGMA_B2)
             if scale is None
             else HardTanhBNN(r=R, sigma_w2=scale * R**2, sigma_b2=SIGMA_B2)
         )
-        line = verdict(theory, FULL["depth"])
+        line = verdict(theory, SIZES["default"]["depth"])
         expected = "signals should propagate" if name == "critical" else "too deep to train"
         assert expected in line, (name, line)
-    assert 3 * SETTINGS["chaotic"] <= QUICK["width"]  # what a uniform kernel allows
+    assert 3 * SETTINGS["chaotic"] <= SIZES["quick"]["width"]  # what a uniform kernel allows
 
 
 def test_monitor_demo_cli_writes_the_three_runs(tmp_path, capsys):

@@ -8,6 +8,7 @@ import tensorflow as tf
 import bnn_init  # noqa: F401  (first: selects tf-keras)
 from bnn_init.callbacks import SignalPropagationMonitor
 from bnn_init.callbacks.progress import DegradationTracker, epoch_line, training_accuracy
+from bnn_init.testing import compiled_classifier, random_classification
 
 
 def test_epoch_line_says_what_the_numbers_mean():
@@ -67,17 +68,11 @@ def _model(seed=0):
             tf.keras.layers.Dense(3),
         ]
     )
-    model.compile(
-        tf.keras.optimizers.SGD(0.1),
-        tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    return model
+    return compiled_classifier(model, tf.keras.optimizers.SGD(0.1), metrics=["accuracy"])
 
 
 def test_fit_prints_one_line_per_epoch_and_keeps_keras_logs_clean(capsys):
-    rng = np.random.default_rng(0)
-    x, y = rng.standard_normal((64, 8)).astype(np.float32), rng.integers(0, 3, 64)
+    x, y = random_classification(64, 8, 3, seed=0)
     monitor = SignalPropagationMonitor(x[:32], y[:32])
     history = _model().fit(x, y, epochs=3, batch_size=16, callbacks=[monitor], verbose=2)
     printed = capsys.readouterr().out
@@ -92,8 +87,7 @@ def test_fit_prints_one_line_per_epoch_and_keeps_keras_logs_clean(capsys):
 
 
 def test_verbose_zero_is_quiet_and_bad_values_are_refused(capsys):
-    rng = np.random.default_rng(1)
-    x, y = rng.standard_normal((32, 8)).astype(np.float32), rng.integers(0, 3, 32)
+    x, y = random_classification(32, 8, 3, seed=1)
     monitor = SignalPropagationMonitor(x, y, verbose=0)
     _model().fit(x, y, epochs=2, batch_size=16, callbacks=[monitor], verbose=0)
     assert "last-layer correlation" not in capsys.readouterr().out

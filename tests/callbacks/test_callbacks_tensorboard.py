@@ -14,11 +14,11 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 import pytest
 import tensorflow as tf
 
 from bnn_init.callbacks import SignalPropagationMonitor
+from bnn_init.testing import compiled_classifier, random_classification
 
 TENSORBOARD = Path(sys.executable).with_name("tensorboard")
 DEADLINE_S = 60.0
@@ -43,9 +43,8 @@ def test_tensorboard_server_serves_scalars_and_layout(tmp_path):
         + [tf.keras.layers.Dense(32, activation="tanh") for _ in range(3)]
         + [tf.keras.layers.Dense(4)]
     )
-    model.compile("sgd", loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    rng = np.random.default_rng(0)
-    x, y = rng.standard_normal((64, 8)).astype(np.float32), rng.integers(0, 4, 64)
+    compiled_classifier(model, "sgd")
+    x, y = random_classification(64, 8, 4, seed=0)
     monitor = SignalPropagationMonitor(x[:32], y[:32], log_dir=tmp_path)
     model.fit(x, y, batch_size=32, epochs=2, verbose=0, callbacks=[monitor])
     expected_q = monitor.latest["measured"]["q"][1]

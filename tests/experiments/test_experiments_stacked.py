@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
-from bnn_init.experiments.common import train
+from bnn_init.experiments.loop import train
 from bnn_init.experiments.stacked import StackedDense, stacked_mlp
 from bnn_init.quantizers import HardTanh
 

@@ -5,7 +5,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bnn_init.primitives import fan_in, kernel_fans, new_figure, sign, tf_sign, write_csv
+from bnn_init.primitives import (
+    fan_in,
+    kernel_fans,
+    new_figure,
+    pick_size,
+    sign,
+    tf_sign,
+    write_csv,
+)
 
 
 def test_write_csv_union_of_columns(tmp_path):
@@ -39,3 +47,12 @@ def test_headless_figures_leave_the_backend_alone():
     figure, axes = new_figure(ncols=3, nrows=2)
     assert axes.shape == (2, 3) and figure.canvas is not None
     assert matplotlib.get_backend() == before
+
+
+def test_pick_size_and_overrides():
+    presets = {"test": {"a": 1, "b": 2}}
+    assert pick_size(presets, "test", {"b": 5, "a": None}) == {"a": 1, "b": 5}
+    with pytest.raises(ValueError, match="size must be one of"):
+        pick_size(presets, "huge")
+    with pytest.raises(ValueError, match="unknown setting 'c'"):
+        pick_size(presets, "test", {"c": 1})

@@ -23,7 +23,7 @@ def _parse(argv):
 def test_quick_teacher_student_reproduces_direction_of_fig2a(tmp_path):
     args = _parse([cli.COMMAND, "--quick", "--out", str(tmp_path)])
     assert args.func(args) == 0
-    for suffix in ("md", "csv", "png"):
+    for suffix in ("txt", "csv", "png"):
         assert (tmp_path / f"mfb_teacher_student.{suffix}").stat().st_size > 100
     with open(tmp_path / "mfb_teacher_student.csv") as f:
         rows = list(csv.DictReader(f))
@@ -48,6 +48,6 @@ def test_bad_cli_values_raise_value_error(tmp_path):
 
 def test_digits_comparison_mfb_beats_clipped_backprop():
     result = real_data_comparison("digits", hidden_per_output=15, epochs=4)
-    best = result.best()["digits"]
+    best = result.summary["best"]["digits"]
     assert best["MFB"] < 0.15 and best["PMFB"] < 0.15 and best["BackProp"] < 0.15
     assert best["Clipped BackProp"] > best["MFB"]

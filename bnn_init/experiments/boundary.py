@@ -1,0 +1,42 @@
+"""Where training stops working: the measured trainable-depth boundary of an accuracy grid over
+(depth, x), set against the theory's depth scale xi_c (Schoenholz et al. (2017), sec. 5)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["boundary", "one_decimal", "trainable_depths"]
+
+
+def one_decimal(value) -> str:
+    """``value`` with one decimal, or "n/a" where it is not finite (e.g. no boundary measured)."""
+    return f"{value:.1f}" if math.isfinite(value) else "n/a"
+
+
+def trainable_depths(depths, accuracy_grid, threshold) -> np.ndarray:
+    """Per column of ``accuracy_grid[depth, x]``, the largest depth whose accuracy reaches
+    ``threshold`` (0 where none does): the measured boundary of the trainable region."""
+    depths = np.asarray(depths, dtype=float)
+    trained = np.asarray(accuracy_grid) >= threshold
+    return np.array([depths[col].max() if col.any() else 0.0 for col in trained.T])
+
+
+def boundary(depths, accuracy_grid, xi_c, threshold, n=6.0) -> dict:
+    """Measured trainable boundary of ``accuracy_grid[depth, x]`` against the theory's depth
+    scale ``xi_c[x]`` (Schoenholz et al. (2017), sec. 5: trainable when L <~ n xi_c, n = 6).
+
+    Returns ``max_trained_depth`` (per x, `trainable_depths`), ``fitted_n`` (median of
+    max_trained_depth / xi_c over the columns whose boundary lies strictly inside the grid; NaN
+    when none does) and ``agreement`` (fraction of cells where "accuracy >= threshold" equals
+    "L <= n xi_c").
+    """
+    depths = np.asarray(depths, dtype=float)
+    grid, xi = np.asarray(accuracy_grid, dtype=float), np.asarray(xi_c, dtype=float)
+    l_max = trainable_depths(depths, grid, threshold)
+    inside = (l_max > 0) & (l_max < depths.max()) & np.isfinite(xi)
+    fitted = float(np.median(l_max[inside] / xi[inside])) if inside.any() else math.nan
+    predicted = depths[:, None] <= n * xi[None, :]
+    agreement = float(np.mean(predicted == (grid >= threshold)))
+    return {"max_trained_depth": l_max, "fitted_n": fitted, "agreement": agreement}

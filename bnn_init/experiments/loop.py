@@ -1,0 +1,106 @@
+"""The experiments' seeded training loop: softmax cross-entropy on mini-batches, for one network
+or K stacked ones (`bnn_init.experiments.stacked`), and accuracy in inference mode."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["accuracy", "train", "train_depth_grid"]
+
+
+def accuracy(model, x, y, batch_size=1024):
+    """Fraction of ``x`` whose argmax output equals the integer label ``y`` (inference mode): a
+    float, or an array of K fractions for K stacked networks (logits ``(batch, K, classes)``,
+    `bnn_init.experiments.stacked`)."""
+    correct = 0
+    for start in range(0, len(y), batch_size):
+        logits = np.asarray(model(x[start : start + batch_size], training=False))
+        labels = y[start : start + batch_size].reshape((-1,) + (1,) * (logits.ndim - 2))
+        correct = correct + np.sum(np.argmax(logits, axis=-1) == labels, axis=0)
+    return _float_or_array(correct / len(y))
+
+
+def _float_or_array(value):
+    value = np.asarray(value, dtype=float)
+    return float(value) if value.ndim == 0 else value
+
+
+def train(model, data, *, steps, batch_size, optimizer, seed, eval_every=None, test=None):
+    """Train ``model`` (logits out) on ``data = (x, y)`` with softmax cross-entropy for ``steps``
+    mini-batch steps (shuffled epochs drawn with ``seed``); return the history, a list of dicts
+    ``{"step", "train_accuracy"[, "test_accuracy"], "loss"}`` every ``eval_every`` steps (default:
+    only at the end). ``loss`` is the mean training loss since the previous record; a network whose
+    loss turns non-finite reports inf from then on, and training stops when every network has.
+
+    A model of K stacked networks (logits ``(batch, K, classes)``) is trained on the sum of their
+    mean losses, so each network gets the gradient of its own loss; its records hold arrays of K
+    accuracies and losses.
+    """
+    import tensorflow as tf
+
+    x, y = data
+    variables = model.trainable_variables
+
+    @tf.function
+    def step(xb, yb):
+        with tf.GradientTape() as tape:
+            logits = model(xb, training=True)
+            labels = tf.reshape(yb, [-1] + [1] * (logits.shape.rank - 2))
+            labels = tf.broadcast_to(labels, tf.shape(logits)[:-1])
+            per_example = tf.keras.losses.sparse_categorical_crossentropy(
+                labels, logits, from_logits=True
+            )
+            losses = tf.reduce_mean(per_example, axis=0)
+            total = tf.reduce_sum(losses)
+        grads = tape.gradient(total, variables)
+        optimizer.apply_gradients(zip(grads, variables, strict=True))
+        return losses
+
+    rng = np.random.default_rng(seed)
+    eval_every = eval_every or steps
+    history, order, cursor, losses, finite = [], rng.permutation(len(y)), 0, [], True
+    for i in range(1, steps + 1):
+        if cursor + batch_size > len(y):
+            order, cursor = rng.permutation(len(y)), 0
+        idx = order[cursor : cursor + batch_size]
+        cursor += batch_size
+        losses.append(np.asarray(step(x[idx], y[idx])))
+        finite = finite & np.isfinite(losses[-1])
+        stop = not np.any(finite)
+        if i % eval_every == 0 or i == steps or stop:
+            with np.errstate(invalid="ignore"):
+                mean_loss = np.where(finite, np.mean(losses, axis=0), np.inf)
+            record = {"step": i, "loss": _float_or_array(mean_loss)}
+            record["train_accuracy"] = accuracy(model, x, y)
+            if test is not None:
+                record["test_accuracy"] = accuracy(model, *test)
+            history.append(record)
+            losses = []
+        if stop:
+            break
+    return history
+
+
+def train_depth_grid(data, depths, build, *, steps, batch_size, optimizer, seed, bar, label=""):
+    """Train one stacked model per depth, ``build(depth, seed)`` (its K networks are the columns
+    of a grid, e.g. K values of sigma_w2), for ``steps`` steps with a fresh ``optimizer()``;
+    return the final training ``accuracy[depth, column]`` and ``loss[depth, column]``."""
+    import tensorflow as tf
+
+    accuracies, losses = [], []
+    for i, depth in enumerate(depths):
+        depth_seed = seed * 1_000_003 + 1_009 * i
+        tf.keras.utils.set_random_seed(depth_seed)
+        history = train(
+            build(depth, depth_seed),
+            data,
+            steps=steps,
+            batch_size=batch_size,
+            optimizer=optimizer(),
+            seed=depth_seed,
+        )
+        accuracies.append(history[-1]["train_accuracy"])
+        losses.append(history[-1]["loss"])
+        bar.update()
+        bar.set_postfix_str(f"{label} L={depth} best acc={np.max(accuracies[-1]):.2f}")
+    return np.array(accuracies), np.array(losses)

@@ -1,0 +1,18 @@
+"""The measured trainable-depth boundary against n xi_c (bnn_init.experiments.boundary)."""
+
+import numpy as np
+import pytest
+
+from bnn_init.experiments import boundary as boundaries
+
+
+def test_boundary_against_n_xi_c():
+    depths = [10, 20, 40, 80]
+    acc = np.array([[0.9, 0.9, 0.9], [0.9, 0.2, 0.9], [0.1, 0.1, 0.9], [0.1, 0.1, 0.1]])
+    xi = np.array([3.0, 2.0, np.inf])
+    found = boundaries.boundary(depths, acc, xi, threshold=0.5)
+    np.testing.assert_array_equal(found["max_trained_depth"], [20, 10, 40])
+    assert found["fitted_n"] == pytest.approx(np.median([20 / 3, 10 / 2]))
+    # L <= 6 xi: 18 -> depths 10 (col 0); 12 -> 10 (col 1); inf -> all (col 2)
+    assert found["agreement"] == pytest.approx(10 / 12)
+    assert np.isnan(boundaries.boundary([1, 2], [[0.0], [0.0]], [1.0], 0.5)["fitted_n"])
