@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint reproduce docs dist clean
+.PHONY: demo test test-slow test-all bench lint reproduce docs dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,15 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/bnn-init demo
 
+# The unit tier (about 10 minutes on 2 cores); `test-slow` is the end-to-end tier (README
+# commands, the rest of the larq-zoo sweep, quick reproductions); CI runs both.
 test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow"
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m slow
+
+test-all: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 bench: $(STAMP)

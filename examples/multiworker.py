@@ -75,11 +75,32 @@ def train_worker(index, out, quick):
     np.savez(Path(out) / f"weights_{index}.npz", **weights)
 
 
-def launch(workers, out, quick, timeout=600):
-    """Start ``workers`` processes with TF_CONFIG on 127.0.0.1; return True if weights agree."""
+def launch(workers, out, quick, timeout=600, attempts=3):
+    """Start ``workers`` processes with TF_CONFIG on 127.0.0.1; return True if weights agree.
+    The ports are free when chosen; should another process take one before a worker binds it,
+    the cluster starts again on new ports (up to ``attempts`` times)."""
     Path(out).mkdir(parents=True, exist_ok=True)
+    for _ in range(attempts):
+        codes, errors = _run_cluster(workers, out, quick, timeout)
+        if not any(codes):
+            break
+        if not any("address already in use" in text.lower() for text in errors):
+            raise RuntimeError(f"worker exit codes {codes}:\n" + errors[codes.index(max(codes))])
+    else:
+        raise RuntimeError(f"no free ports for {workers} workers after {attempts} attempts")
+    first = np.load(Path(out) / "weights_0.npz")
+    for index in range(1, workers):
+        other = np.load(Path(out) / f"weights_{index}.npz")
+        if not all(np.array_equal(first[k], other[k]) for k in first.files):
+            return False
+    return True
+
+
+def _run_cluster(workers, out, quick, timeout):
+    """(exit codes, stderr texts) of one run of the cluster; each worker's stderr also stays in
+    ``out/worker_INDEX.log``."""
     cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(workers)]}
-    processes = []
+    processes, logs = [], [Path(out) / f"worker_{index}.log" for index in range(workers)]
     for index in range(workers):
         env = dict(
             os.environ,
@@ -87,21 +108,16 @@ def launch(workers, out, quick, timeout=600):
         )
         env.pop("TF_USE_LEGACY_KERAS", None)
         command = [sys.executable, __file__, "--worker", str(index), "--out", str(out)]
-        processes.append(subprocess.Popen(command + (["--quick"] if quick else []), env=env))
+        command += ["--quick"] if quick else []
+        with open(logs[index], "w") as log:
+            processes.append(subprocess.Popen(command, env=env, stderr=log))
     try:
         codes = [p.wait(timeout=timeout) for p in processes]
     finally:
         for p in processes:
             if p.poll() is None:
                 p.kill()
-    if any(codes):
-        raise RuntimeError(f"worker exit codes {codes}")
-    first = np.load(Path(out) / "weights_0.npz")
-    for index in range(1, workers):
-        other = np.load(Path(out) / f"weights_{index}.npz")
-        if not all(np.array_equal(first[k], other[k]) for k in first.files):
-            return False
-    return True
+    return codes, [log.read_text() for log in logs]
 
 
 def main():

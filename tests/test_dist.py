@@ -4,9 +4,11 @@ The wheel is built from this tree (`python -m build --no-isolation`, the build r
 the test environment) and installed with pip into a new venv. Its dependencies (TensorFlow, Larq,
 ...: hundreds of MB) are not downloaded again: the new venv sees the test environment's
 site-packages through a path file, after its own, so `bnn_init` comes from the wheel and the test
-checks that every requirement the wheel declares is satisfied there."""
+checks that every requirement the wheel declares is satisfied there. PYTHONPATH is dropped for
+every command, so a checkout on it cannot stand in for the wheel."""
 
 import json
+import os
 import subprocess
 import sys
 import sysconfig
@@ -16,8 +18,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+CLEAN_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+
+
 def _run(args, **kwargs):
-    done = subprocess.run(args, capture_output=True, text=True, timeout=600, **kwargs)
+    done = subprocess.run(
+        args, capture_output=True, text=True, timeout=600, env=CLEAN_ENV, **kwargs
+    )
     assert done.returncode == 0, (args, done.stdout[-2000:], done.stderr[-2000:])
     return done.stdout
 

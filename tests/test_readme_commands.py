@@ -15,7 +15,10 @@ from pathlib import Path
 
 import larq_compute_engine as lce
 import numpy as np
+import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+pytestmark = pytest.mark.slow  # end to end: the slow tier (make test-slow)
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()

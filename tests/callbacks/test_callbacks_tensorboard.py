@@ -1,13 +1,17 @@
 """Integration: the real ``tensorboard`` server reads the monitor's log directory; scalars of both
-runs and the custom-scalars layout come back through its HTTP API."""
+runs and the custom-scalars layout come back through its HTTP API.
+
+The server picks its own free port (``--port 0``) and says it on stderr, so no other process can
+take a port between our choosing it and the server binding it."""
 
 import bnn_init  # noqa: F401  (first: selects tf-keras)
 
 # isort: split
 import json
-import socket
+import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -21,13 +25,25 @@ from bnn_init.callbacks import SignalPropagationMonitor
 from bnn_init.testing import compiled_classifier, random_classification
 
 TENSORBOARD = Path(sys.executable).with_name("tensorboard")
-DEADLINE_S = 60.0
+DEADLINE_S = 180.0  # TensorBoard's start-up on a loaded 2-core machine
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def serving_url(server, deadline):
+    """The URL the server prints (``TensorBoard 2.x at http://127.0.0.1:PORT/``) once it listens;
+    its stderr is read to the end in the background, so the pipe never fills."""
+    found, said = [], threading.Event()
+
+    def read():
+        for line in server.stderr:
+            match = re.search(r" at (http://\S+?)/? ", line)
+            if match and not found:
+                found.append(match.group(1))
+                said.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    said.wait(max(0.0, deadline - time.monotonic()))
+    assert found, f"tensorboard did not say where it serves within {DEADLINE_S:g} s"
+    return found[0]
 
 
 def get_json(base, path, **query):
@@ -49,15 +65,15 @@ def test_tensorboard_server_serves_scalars_and_layout(tmp_path):
     model.fit(x, y, batch_size=32, epochs=2, verbose=0, callbacks=[monitor])
     expected_q = monitor.latest["measured"]["q"][1]
 
-    port = free_port()
     server = subprocess.Popen(
-        [str(TENSORBOARD), "--logdir", str(tmp_path), "--host", "127.0.0.1", "--port", str(port)],
+        [str(TENSORBOARD), "--logdir", str(tmp_path), "--host", "127.0.0.1", "--port", "0"],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + DEADLINE_S
+        base = serving_url(server, deadline)
         runs = []
         while time.monotonic() < deadline and not {"measured", "theory"} <= set(runs):
             assert server.poll() is None, "tensorboard exited early"

@@ -1,8 +1,10 @@
 """The graph theory's local predictions on larq-zoo's Bi-Real Net and ResNetE-18
-(tests/callbacks/zoo_monitor_check.py)."""
+(tests/callbacks/zoo_monitor_check.py); the slow tier (QuickNetSmall's check is the unit tier's)."""
 
 import pytest
 from zoo_monitor_check import assert_local_theory_holds, gradient_agreement
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("name", ["BiRealNet", "BinaryResNetE18"])

@@ -18,6 +18,7 @@ def accuracy(depth_result):
     }
 
 
+@pytest.mark.slow  # the quick depth grid: the slow tier
 def test_depth_structure(depth_result):
     s = schoenholz.DEPTH_SIZES["quick"]
     panels = 1 + len(s["keep_rates"])
@@ -30,6 +31,7 @@ def test_depth_structure(depth_result):
     assert set(depth_result.figures) == {"heatmap"}
 
 
+@pytest.mark.slow  # the quick depth grid: the slow tier
 def test_critical_init_trains_deeper_than_far_from_critical(depth_result, accuracy):
     """Schoenholz et al. 2017, Fig. 5: at depth 50 the critical sigma_w2 = 1.76 (sigma_b2 = 0.05) trains while the
     ordered 0.6 (6 xi_c = 8.9) and the chaotic 4.0 (6 xi_c = 42) do not (measured 0.94 vs 0.11,
@@ -39,6 +41,7 @@ def test_critical_init_trains_deeper_than_far_from_critical(depth_result, accura
     assert depth_result.summary["panels"]["rho=1"]["agreement"] >= 0.8
 
 
+@pytest.mark.slow  # the quick depth grid: the slow tier
 def test_dropout_bounds_the_trainable_depth(depth_result, accuracy):
     """Schoenholz et al. 2017, Fig. 6: with dropout (keep rate 0.94) xi_c is finite at every sigma_w2, so even the
     critical network stops training at depth 50 (measured 0.21, vs 0.94 without dropout), and

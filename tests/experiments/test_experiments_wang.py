@@ -5,6 +5,8 @@ import pytest
 import bnn_init  # noqa: F401
 from bnn_init.experiments import wang
 
+pytestmark = pytest.mark.slow  # end to end: the slow tier (make test-slow)
+
 
 @pytest.fixture(scope="module")
 def result():

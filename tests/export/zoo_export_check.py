@@ -9,6 +9,7 @@ input except those where a binarised value within float rounding of its threshol
 """
 
 import numpy as np
+import pytest
 
 from bnn_init.export import export_lce
 from bnn_init.testing import ZOO_MODELS, zoo_model
@@ -24,6 +25,19 @@ FIRST_HALF = (
     "BinaryDenseNet37",
 )
 SECOND_HALF = tuple(name for name in ZOO_MODELS if name not in FIRST_HALF)
+# The unit tier (`make test`) exports these three: a plain binary ResNet-like net (QuickNetSmall),
+# one that needs the exporter's rewrite (BiRealNet: compared with LCE's default conversion) and
+# one with binary dense layers and larger inputs (BinaryAlexNet); the rest are the slow tier.
+UNIT_TIER = ("QuickNetSmall", "BiRealNet", "BinaryAlexNet")
+
+
+def tiered(names):
+    """``names`` as pytest parameters, those outside `UNIT_TIER` marked slow."""
+    return [
+        pytest.param(name, marks=() if name in UNIT_TIER else pytest.mark.slow) for name in names
+    ]
+
+
 # Comparing with LCE's default conversion is free when no rewrite was needed (the same file) and
 # costs a second conversion otherwise; of the rewritten models the tests compare BiRealNet, and
 # scripts/zoo_export_table.py compares all (RealToBinaryNet 1.007x, MeliusNet22 1.007x).
