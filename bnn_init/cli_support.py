@@ -1,6 +1,6 @@
 """What every ``bnn-init`` sub-command shares: ``--out DIR`` is always a folder, created when
 missing; ``--size NAME`` picks one of the command's run sizes (`bnn_init.primitives.sizes`), with
-``--quick`` and ``--full`` as shorthands; every file written is announced with its full path;
+``--quick`` as shorthand; every file written is announced with its full path;
 help text is plain text (no docstring markup).
 
 Example:
@@ -21,10 +21,7 @@ from pathlib import Path
 
 __all__ = ["add_out_option", "add_size_option", "announce", "output_folder", "plain_help"]
 
-SHORTHANDS = {
-    "quick": "a small run, minutes or less on 2 CPU cores (for smoke tests)",
-    "full": "the largest run",
-}
+QUICK_HELP = "--size quick: a small run, minutes or less on 2 CPU cores (for smoke tests)"
 
 
 def add_out_option(parser, default: str) -> None:
@@ -40,19 +37,14 @@ def add_out_option(parser, default: str) -> None:
 
 def add_size_option(parser, sizes, default: str = "default") -> None:
     """``--size NAME`` (one of ``sizes``, ``default`` when not given) on an argparse parser, and
-    ``--quick`` / ``--full`` for the sizes of those names; ``args.size`` is the chosen name."""
+    ``--quick`` for ``--size quick``; ``args.size`` is the chosen name."""
     names = tuple(sizes)
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--size", choices=names, default=default, help=f"run size ({default})")
-    for name, text in SHORTHANDS.items():
-        if name in names:
-            group.add_argument(
-                f"--{name}",
-                dest="size",
-                action="store_const",
-                const=name,
-                help=f"--size {name}: {text}",
-            )
+    if "quick" in names:
+        group.add_argument(
+            "--quick", dest="size", action="store_const", const="quick", help=QUICK_HELP
+        )
 
 
 def output_folder(out, option="--out") -> Path:

@@ -55,7 +55,10 @@ EXPERIMENTS = {
 # Modules whose add_parser(subparsers) adds their own experiment under ``reproduce``.
 PLUGINS = ("bnn_init.experiments.trainability", "bnn_init.training.cli")
 # Plugin experiments that also return an `ExperimentResult` (run by name like `EXPERIMENTS`).
-PLUGIN_EXPERIMENTS = {"trainability": ("bnn_init.experiments.trainability", "experiment")}
+PLUGIN_EXPERIMENTS = {
+    "trainability": ("bnn_init.experiments.trainability", "experiment"),
+    "mfb-teacher-student": ("bnn_init.training.experiments", "experiment"),
+}
 # The experiments of the README's "Results" section (``make reproduce``), in its order.
 README_EXPERIMENTS = (*EXPERIMENTS, *PLUGIN_EXPERIMENTS)
 SIZES = ("quick", "default")

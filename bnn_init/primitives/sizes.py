@@ -1,7 +1,7 @@
 """Named run sizes: every command and experiment of bnn-init keeps its sizes as presets, a dict
-from a size name ("test", "quick", "default", "full") to a complete dict of settings, and picks
-one with `pick_size`; the command line offers them as ``--size NAME`` with the ``--quick`` (and
-``--full``) shorthands (`bnn_init.cli_support.add_size_option`).
+from a size name ("test", "quick", "default") to a complete dict of settings, and picks one with
+`pick_size`; the command line offers them as ``--size NAME`` with the ``--quick`` shorthand
+(`bnn_init.cli_support.add_size_option`).
 
 Example:
     >>> presets = {"quick": {"epochs": 1, "width": 64}, "default": {"epochs": 5, "width": 256}}

@@ -20,6 +20,10 @@ from .mfb import MFBNetwork
 PAPER_SIZES = (3, 5, 7, 9, 21, 31, 51, 101)
 LEARNING_RATE_GRID = (0.1, 0.03, 0.01, 0.003, 0.001)
 ALGORITHMS = ("MFB", "PMFB", "BackProp", "Clipped BackProp")
+# Soudry & Meir 2013, sec. 5, "MNIST Task Results": final test errors of the 785 x (301 x 10) x 10
+# network (BackProp and clipped BackProp on the real-weight network of the same architecture).
+PAPER_MNIST_ERRORS = {"MFB": 0.0468, "PMFB": 0.0426, "BackProp": 0.0214, "Clipped BackProp": 0.3095}
+PAPER_TEACHER_STUDENT_SAMPLES = 200_000  # sec. 5: N = 2e5 samples, each learnt once (batch 1)
 
 
 def best_errors(rows) -> dict:
@@ -108,11 +112,16 @@ def _compare(run: Run, data, verbose):
 
 
 #: Sizes of the teacher-student comparison (`teacher_student_comparison`); "default" is the
-#: paper's M and sample counts with 3 trials, "full" the paper's 10 trials.
+#: paper's (sec. 5): its M, 2e5 training and 1e4 test samples, 10 trials.
 TEACHER_STUDENT_SIZES = {
     "quick": dict(sizes=(5, 9, 21), n_train=5_000, n_test=2_000, trials=1),
-    "default": dict(sizes=PAPER_SIZES, n_train=200_000, n_test=10_000, trials=3),
-    "full": dict(sizes=PAPER_SIZES, n_train=200_000, n_test=10_000, trials=10),
+    "default": dict(sizes=PAPER_SIZES, n_train=200_000, n_test=10_000, trials=10),
+}
+#: Sizes of the real-data comparison inside `experiment`: the paper's K = 301 hidden neurons per
+#: output by default; BackProp's learning rate picked from ``learning_rates`` on held-out data.
+REAL_DATA_SIZES = {
+    "quick": dict(hidden_per_output=30, epochs=2, learning_rates=(0.003,)),
+    "default": dict(hidden_per_output=301, epochs=10, learning_rates=(0.01, 0.003, 0.001)),
 }
 
 
@@ -131,7 +140,8 @@ def teacher_student_comparison(
     samples (the paper: 1e4); train an ``MFBNetwork(M, M, 1)`` and BackProp networks of the same
     architecture; record the test errors of MFB, PMFB, BackProp and clipped BackProp.
 
-    ``size``: a preset of `TEACHER_STUDENT_SIZES` ("quick", "default", "full"); ``overrides``:
+    ``size``: a preset of `TEACHER_STUDENT_SIZES` ("quick"; "default": the paper's sizes and
+    10 trials); ``overrides``:
     any of its settings (``sizes``, ``n_train``, ``n_test``, ``trials``); ``progress_bar``: a
     progress bar on stderr, one step per M and trial. The result's rows hold one test error per
     M, trial and algorithm; its verdict is the table of the best trial per M (in %); its
@@ -223,6 +233,72 @@ def real_data_comparison(
     rows, _ = _compare(run, (train, val, test), verbose)
     summary = {"best": best_errors(rows)}
     return ExperimentResult(f"mfb_{name}", rows, {}, error_table(rows), summary, timer.seconds)
+
+
+def experiment(
+    size="default", dataset=None, data_path=None, seed=0, progress_bar=True, **overrides
+):
+    """Soudry & Meir 2013, sec. 5, as one experiment (``bnn-init reproduce mfb-teacher-student``):
+    Fig. 2A (`teacher_student_comparison` at ``size``, ``overrides`` as there) and the real-data
+    comparison of Fig. 2B (`real_data_comparison` at `REAL_DATA_SIZES`) on local MNIST when
+    ``data_path`` is given, else on ``dataset`` (default MNIST-1D, labelled as a substitute for
+    MNIST). Every network learns one sample per update (batch size 1).
+
+    The summary holds ``best`` (teacher-student, `best_errors`), ``mean_over_M`` (per algorithm,
+    the mean over M of the best trial's test error), ``real_data`` (dataset, whether it stands in
+    for MNIST, test errors per algorithm, the paper's MNIST errors), ``updates`` (per
+    teacher-student network) and ``paper_updates``.
+    """
+    dataset = dataset or ("mnist" if data_path is not None else "mnist1d")
+    real = pick_size(REAL_DATA_SIZES, size)
+    timer = Timer()
+    taught = teacher_student_comparison(size, seed=seed, progress_bar=progress_bar, **overrides)
+    data = real_data_comparison(dataset, seed=seed, mnist_path=data_path, **real)
+    best = taught.summary["best"]
+    mean = {a: float(np.mean([errors[a] for errors in best.values()])) for a in ALGORITHMS}
+    real_errors = data.summary["best"][dataset]
+    substitute = dataset != "mnist"
+    updates = int(pick_size(TEACHER_STUDENT_SIZES, size, overrides)["n_train"])
+    label = f"{dataset} (substitute for MNIST)" if substitute else "MNIST"
+    paper = ", ".join(f"{a} {100 * e:.2f} %" for a, e in PAPER_MNIST_ERRORS.items())
+    verdict = (
+        f"{taught.verdict}\n\nMean over M of the best trial (%): "
+        + ", ".join(f"{a} {100 * e:.2f}" for a, e in mean.items())
+        + " (paper, Fig. 2A: MFB, PMFB and BackProp comparable, clipped BackProp worse)"
+        + f"\n\n{label}, converging {real['hidden_per_output']} x 10 hidden network, "
+        + f"{real['epochs']} passes, test error (%):\n\n{data.verdict}\n\n"
+        + f"Paper, MNIST 785 x (301 x 10) x 10: {paper}."
+    )
+    ordered = mean["Clipped BackProp"] > max(mean["MFB"], mean["BackProp"])
+    headline = (
+        f"teacher-student, {updates} updates per network (paper: {PAPER_TEACHER_STUDENT_SAMPLES}):"
+        f" mean best test error MFB {100 * mean['MFB']:.1f} %, BackProp "
+        f"{100 * mean['BackProp']:.1f} %, clipped BackProp {100 * mean['Clipped BackProp']:.1f} %"
+        f" (clipped worst: {'yes' if ordered else 'no'}; paper: yes); {label}: MFB "
+        f"{100 * real_errors['MFB']:.2f} %, BackProp {100 * real_errors['BackProp']:.2f} % "
+        f"(paper, MNIST: MFB 4.68 %, BackProp 2.14 %)"
+    )
+    summary = {
+        "best": best,
+        "mean_over_M": mean,
+        "real_data": {
+            "dataset": dataset,
+            "substitute_for_mnist": substitute,
+            "test_error": real_errors,
+            "paper_mnist_test_error": dict(PAPER_MNIST_ERRORS),
+        },
+        "updates": updates,
+        "paper_updates": PAPER_TEACHER_STUDENT_SAMPLES,
+    }
+    return ExperimentResult(
+        "mfb_teacher_student",
+        taught.rows + data.rows,
+        taught.figures,
+        verdict,
+        summary,
+        timer.seconds,
+        headline,
+    )
 
 
 def plot_teacher_student(rows, curves):
