@@ -19,6 +19,8 @@ from bnn_init.experiments.data import load_dataset
 from bnn_init.experiments.loop import train
 from bnn_init.experiments.stacked import stacked_mlp
 
+from . import row
+
 SIGMA_W2 = np.linspace(1.0, 4.0, 8)
 DEPTH, WIDTH, STEPS, BATCH = 30, 64, 100, 64
 TARGET = 4.0
@@ -64,11 +66,11 @@ def run():
     stacked = _seconds(
         lambda: [stacked_mlp(DEPTH, WIDTH, n_in, n_out, SIGMA_W2, activation="tanh")], data
     )
-    yield {
-        "bench": f"experiments_grid_row_{len(SIGMA_W2)}x_tanh_depth{DEPTH}_width{WIDTH}",
-        "value": round(stacked, 2),
-        "unit": "s",
-        "baseline": round(baseline, 2),
-        "ratio": round(baseline / stacked, 2),
-        "target": TARGET,
-    }
+    yield row(
+        f"experiments_grid_row_{len(SIGMA_W2)}x_tanh_depth{DEPTH}_width{WIDTH}",
+        round(stacked, 2),
+        "s",
+        round(baseline, 2),
+        round(baseline / stacked, 2),
+        TARGET,
+    )

@@ -41,6 +41,8 @@ from bnn_init.export.convert import quiet
 from bnn_init.export.report import parse
 from bnn_init.testing import zoo_model
 
+from . import row
+
 BIN = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign", use_bias=False)
 CONV_STAGES = ((128, True), (256, True), (256, False))  # (filters, max-pool after)
 ROUNDS, RUNS = 5, 20
@@ -115,15 +117,8 @@ def _best_latencies(flatbuffers: dict, indirect: bool = True) -> dict:
 
 
 def _row(bench, value, unit, baseline, target, ratio=None):
-    ratio = baseline / value if ratio is None else ratio
-    return {
-        "bench": bench,
-        "value": value,
-        "unit": unit,
-        "baseline": baseline,
-        "ratio": ratio,
-        "target": target,
-    }
+    """`row` with ratio = baseline / value unless given."""
+    return row(bench, value, unit, baseline, baseline / value if ratio is None else ratio, target)
 
 
 def _compare(name, binary_model, float_model, tmp: Path, int8_data=None):
@@ -150,31 +145,31 @@ def _compare(name, binary_model, float_model, tmp: Path, int8_data=None):
         ms["float"],
         None,
     )
-    yield {
-        "bench": f"export/{name}/parity_max_abs_diff",
-        "value": ours.parity["max_abs_diff"],
-        "unit": "abs",
-        "baseline": None,
-        "ratio": None,
-        "target": f"<= {ours.parity['atol']:.3g}",
-    }
-    yield {
-        "bench": f"export/{name}/argmax_agreement",
-        "value": ours.parity["argmax_agreement"],
-        "unit": "fraction",
-        "baseline": 1.0,
-        "ratio": ours.parity["argmax_agreement"],
-        "target": "1.0",
-    }
+    yield row(
+        f"export/{name}/parity_max_abs_diff",
+        ours.parity["max_abs_diff"],
+        "abs",
+        None,
+        None,
+        f"<= {ours.parity['atol']:.3g}",
+    )
+    yield row(
+        f"export/{name}/argmax_agreement",
+        ours.parity["argmax_agreement"],
+        "fraction",
+        1.0,
+        ours.parity["argmax_agreement"],
+        "1.0",
+    )
     counts, _ = parse(fbs["default"])
-    yield {
-        "bench": f"export/{name}/lce_default_float_fc_ops",
-        "value": counts.get("FULLY_CONNECTED", 0),
-        "unit": "ops",
-        "baseline": ours.op_counts.get("FULLY_CONNECTED", 0),
-        "ratio": None,
-        "target": None,
-    }
+    yield row(
+        f"export/{name}/lce_default_float_fc_ops",
+        counts.get("FULLY_CONNECTED", 0),
+        "ops",
+        ours.op_counts.get("FULLY_CONNECTED", 0),
+        None,
+        None,
+    )
     if int8_data is not None:
         q = export_lce(
             binary_model, tmp / f"{name}_int8.tflite", int8=True, representative_data=int8_data
@@ -182,14 +177,14 @@ def _compare(name, binary_model, float_model, tmp: Path, int8_data=None):
         yield _row(
             f"export/{name}/int8_size_vs_float", q.file_bytes, "bytes", flt.file_bytes, ">= 12x"
         )
-        yield {
-            "bench": f"export/{name}/int8_argmax_agreement",
-            "value": q.parity["argmax_agreement"],
-            "unit": "fraction",
-            "baseline": 1.0,
-            "ratio": q.parity["argmax_agreement"],
-            "target": ">= 0.9",
-        }
+        yield row(
+            f"export/{name}/int8_argmax_agreement",
+            q.parity["argmax_agreement"],
+            "fraction",
+            1.0,
+            q.parity["argmax_agreement"],
+            ">= 0.9",
+        )
     yield from _hidden_layer_bytes(name, binary_model, ours)
 
 
@@ -224,14 +219,14 @@ def _per_op(name, whole_ms: float):
         yield _row(
             f"export/{name}/op/{op}/latency_vs_float", 1e3 * t[True], "ms", 1e3 * t[False], None
         )
-        yield {
-            "bench": f"export/{name}/op/{op}/share_of_whole_lce_latency",
-            "value": 1e3 * t[True] / whole_ms,
-            "unit": "fraction",
-            "baseline": None,
-            "ratio": None,
-            "target": None,
-        }
+        yield row(
+            f"export/{name}/op/{op}/share_of_whole_lce_latency",
+            1e3 * t[True] / whole_ms,
+            "fraction",
+            None,
+            None,
+            None,
+        )
 
 
 def run():

@@ -17,6 +17,8 @@ import tensorflow as tf
 
 from bnn_init.layers import DeterministicSurrogateDense, LRTSurrogateDense
 
+from . import row
+
 BATCH, WIDTH, STEPS, REPEATS = 256, 1024, 20, 7
 TARGET = 2.5
 
@@ -72,14 +74,14 @@ def run():
         target,
     )
     for name, seconds in zip(names, surrogates, strict=True):
-        yield {
-            "bench": f"{name}_train_step_vs_dense_b{BATCH}_{WIDTH}x{WIDTH}",
-            "value": round(seconds * 1e3, 3),
-            "unit": "ms/step",
-            "baseline": round(dense * 1e3, 3),
-            "ratio": round(seconds / dense, 2),
-            "target": TARGET,
-        }
+        yield row(
+            f"{name}_train_step_vs_dense_b{BATCH}_{WIDTH}x{WIDTH}",
+            round(seconds * 1e3, 3),
+            "ms/step",
+            round(dense * 1e3, 3),
+            round(seconds / dense, 2),
+            TARGET,
+        )
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ import tensorflow as tf
 from bnn_init.training.backprop import BackPropNetwork
 from bnn_init.training.mfb import MFBNetwork
 
+from . import row
+
 # (name, D, K, O, samples timed for MFB, steps timed for Keras)
 ARCHITECTURES = (
     ("teacher_student_101x(101x1)x1", 101, 101, 1, 20_000, 2_000),
@@ -77,26 +79,26 @@ def run():
     for name, d, k, o, n_mfb, n_keras in ARCHITECTURES:
         mfb = mfb_rate(d, k, o, n_mfb, rng)
         keras = keras_rate(d, k, o, n_keras, rng)
-        yield {
-            "bench": f"mfb_fit_vs_keras_sgd_batch1_{name}",
-            "value": round(mfb, 1),
-            "unit": "samples/s",
-            "baseline": round(keras, 1),
-            "ratio": round(mfb / keras, 2),
-            "target": 1.0,
-        }
+        yield row(
+            f"mfb_fit_vs_keras_sgd_batch1_{name}",
+            round(mfb, 1),
+            "samples/s",
+            round(keras, 1),
+            round(mfb / keras, 2),
+            1.0,
+        )
     name, d, k, o, n_mfb, _ = ARCHITECTURES[-1]
     for dtype in ("float64", "float32"):
         rate = mfb_rate(d, k, o, n_mfb, rng, dtype)
         limit = bandwidth_limit(d, k, o, dtype)
-        yield {
-            "bench": f"mfb_fit_{name}_{dtype}_vs_one_pass_over_the_weights",
-            "value": round(rate, 1),
-            "unit": "samples/s",
-            "baseline": round(limit, 1),
-            "ratio": round(rate / limit, 3),
-            "target": ">= 250 samples/s",
-        }
+        yield row(
+            f"mfb_fit_{name}_{dtype}_vs_one_pass_over_the_weights",
+            round(rate, 1),
+            "samples/s",
+            round(limit, 1),
+            round(rate / limit, 3),
+            ">= 250 samples/s",
+        )
 
 
 if __name__ == "__main__":

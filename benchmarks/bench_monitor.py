@@ -26,6 +26,8 @@ from bnn_init.callbacks import SignalPropagationMonitor
 from bnn_init.initializers import CriticalHardTanhNormal
 from bnn_init.quantizers import HardTanh
 
+from . import row
+
 DEPTH, WIDTH, INPUTS, CLASSES, EXAMPLES, BATCH = 10, 512, 256, 10, 20_000, 64
 PROBE = 128
 ROUNDS = 4  # timed epochs per variant
@@ -115,22 +117,22 @@ def overhead_rows(x, y, epoch_bench, log_bench, target, timed=None, repeats=5):
         without += epoch_times(x, y, **timed)[0]
         one_log = log_time(monitor, repeats=repeats)
     value, baseline = statistics.median(with_monitor), statistics.median(without)
-    yield {
-        "bench": epoch_bench,
-        "value": round(value, 3),
-        "unit": "s/epoch",
-        "baseline": round(baseline, 3),
-        "ratio": round(value / baseline, 4),
-        "target": target,
-    }
-    yield {
-        "bench": log_bench,
-        "value": round(one_log, 4),
-        "unit": "s/log",
-        "baseline": round(baseline, 3),
-        "ratio": round((baseline + one_log) / baseline, 4),
-        "target": target,
-    }
+    yield row(
+        epoch_bench,
+        round(value, 3),
+        "s/epoch",
+        round(baseline, 3),
+        round(value / baseline, 4),
+        target,
+    )
+    yield row(
+        log_bench,
+        round(one_log, 4),
+        "s/log",
+        round(baseline, 3),
+        round((baseline + one_log) / baseline, 4),
+        target,
+    )
 
 
 def log_time(monitor, repeats=5):

@@ -16,6 +16,8 @@ from scipy.integrate import quad
 
 from bnn_init.theory import ContinuousNet, phase_diagram
 
+from . import row
+
 SIGMA_W2 = np.linspace(0.5, 4.0, 200)
 SIGMA_B2 = np.linspace(0.0, 0.5, 200)
 SUBSAMPLE = slice(None, None, 10)
@@ -84,24 +86,24 @@ def import_seconds(repeats=3):
 
 def run():
     seconds = import_seconds()
-    yield {
-        "bench": "theory_import_wall_time",
-        "value": round(seconds, 3),
-        "unit": "s",
-        "baseline": None,
-        "ratio": None,
-        "target": "< 1 s",
-    }
+    yield row(
+        "theory_import_wall_time",
+        round(seconds, 3),
+        "s",
+        None,
+        None,
+        "< 1 s",
+    )
     value = vectorised_seconds()
     baseline = per_point_seconds()
-    yield {
-        "bench": "theory_phase_diagram_tanh_200x200",
-        "value": round(value, 4),
-        "unit": "s",
-        "baseline": round(baseline, 1),
-        "ratio": round(baseline / value, 1),
-        "target": "< 0.5 s",
-    }
+    yield row(
+        "theory_phase_diagram_tanh_200x200",
+        round(value, 4),
+        "s",
+        round(baseline, 1),
+        round(baseline / value, 1),
+        "< 0.5 s",
+    )
 
 
 if __name__ == "__main__":
