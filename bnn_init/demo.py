@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from bnn_init.cli_support import add_out_option, add_size_option, announce, output_folder
+from bnn_init.experiments.data import DATASETS
 from bnn_init.primitives import pick_size
 
 COMMAND = "demo"
@@ -311,7 +312,7 @@ def add_parser(subparsers):
     )
     add_out_option(parser, "runs/demo")
     add_size_option(parser, SIZES)
-    parser.add_argument("--dataset", choices=("digits", "mnist1d", "mnist"), default="digits")
+    parser.add_argument("--dataset", choices=DATASETS, default="digits")
     parser.add_argument("--data-path", default=None, help="folder with local MNIST files")
     parser.set_defaults(func=_run_from_args)
     return parser

@@ -25,6 +25,7 @@ from bnn_init.cli_support import (
     output_folder,
     plain_help,
 )
+from bnn_init.experiments.data import DATASETS
 
 COMMAND = "mfb-teacher-student"
 # command-line option -> setting of TEACHER_STUDENT_SIZES
@@ -49,7 +50,7 @@ def add_parser(subparsers):
     parser.add_argument("--trials", type=int, default=None, help="trials per M (10)")
     parser.add_argument(
         "--dataset",
-        choices=("digits", "mnist1d", "mnist"),
+        choices=DATASETS,
         default=None,
         help="real data of the Fig. 2B comparison (mnist with --data-path, else mnist1d)",
     )

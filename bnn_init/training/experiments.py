@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import datasets
+from ..experiments.data import load_dataset
 from ..experiments.result import ExperimentResult
 from ..primitives import Timer, check_integer, new_figure, pick_size, progress
 from .backprop import learning_rate_scan
@@ -145,7 +146,8 @@ def teacher_student_comparison(
     any of its settings (``sizes``, ``n_train``, ``n_test``, ``trials``); ``progress_bar``: a
     progress bar on stderr, one step per M and trial. The result's rows hold one test error per
     M, trial and algorithm; its verdict is the table of the best trial per M (in %); its
-    ``summary["best"]`` is `best_errors`; its figure is `plot_teacher_student`.
+    ``summary["best"]`` is `best_errors` and ``summary["updates"]`` the updates per network
+    (``n_train``: each sample is learnt once); its figure is `plot_teacher_student`.
 
     Example::
 
@@ -184,7 +186,7 @@ def teacher_student_comparison(
         rows,
         {"figure": plot_teacher_student(rows, curves)},
         verdict,
-        {"best": best_errors(rows)},
+        {"best": best_errors(rows), "updates": s["n_train"]},
         timer.seconds,
     )
 
@@ -193,17 +195,9 @@ def load_real_dataset(name, seed=0, mnist_path=None):
     """``(train, val, test)`` splits of a real dataset, standardised and with a constant 1 input
     (Soudry & Meir 2013, sec. 5). ``name``: "digits", "mnist1d" or "mnist" (needs ``mnist_path``). The last 20 %
     of the training set (10 000 images for MNIST) is held out for the learning-rate scan."""
-    if name == "digits":
-        train, test = datasets.load_digits(seed=seed, add_bias=True)
-    elif name == "mnist1d":
-        train, test = datasets.load_mnist1d(add_bias=True)
-    elif name == "mnist":
-        if mnist_path is None:
-            raise ValueError("mnist_path must name local MNIST files for dataset 'mnist', got None")
-        train, test = datasets.load_mnist(mnist_path, add_bias=True)
-    else:
-        raise ValueError(f"dataset must be one of 'digits', 'mnist1d', 'mnist', got {name!r}")
-    x, y = train
+    if name == "mnist" and mnist_path is None:
+        raise ValueError("mnist_path must name local MNIST files for dataset 'mnist', got None")
+    (x, y), test = load_dataset(name, mnist_path, seed=seed, add_bias=True)
     order = np.random.default_rng(seed).permutation(len(y))
     n_val = 10_000 if name == "mnist" else len(y) // 5
     val, fit = order[:n_val], order[n_val:]
@@ -258,7 +252,7 @@ def experiment(
     mean = {a: float(np.mean([errors[a] for errors in best.values()])) for a in ALGORITHMS}
     real_errors = data.summary["best"][dataset]
     substitute = dataset != "mnist"
-    updates = int(pick_size(TEACHER_STUDENT_SIZES, size, overrides)["n_train"])
+    updates = int(taught.summary["updates"])
     label = f"{dataset} (substitute for MNIST)" if substitute else "MNIST"
     paper = ", ".join(f"{a} {100 * e:.2f} %" for a, e in PAPER_MNIST_ERRORS.items())
     verdict = (
@@ -276,7 +270,8 @@ def experiment(
         f"{100 * mean['BackProp']:.1f} %, clipped BackProp {100 * mean['Clipped BackProp']:.1f} %"
         f" (clipped worst: {'yes' if ordered else 'no'}; paper: yes); {label}: MFB "
         f"{100 * real_errors['MFB']:.2f} %, BackProp {100 * real_errors['BackProp']:.2f} % "
-        f"(paper, MNIST: MFB 4.68 %, BackProp 2.14 %)"
+        f"(paper, MNIST: MFB {100 * PAPER_MNIST_ERRORS['MFB']:.2f} %, BackProp "
+        f"{100 * PAPER_MNIST_ERRORS['BackProp']:.2f} %)"
     )
     summary = {
         "best": best,
