@@ -1,6 +1,7 @@
 """What every ``bnn-init`` sub-command shares: ``--out DIR`` is always a folder, created when
 missing; ``--size NAME`` picks one of the command's run sizes (`bnn_init.primitives.sizes`), with
-``--quick`` as shorthand; every file written is announced with its full path;
+``--quick`` as shorthand; ``--dataset`` / ``--data-path`` name the offline data (local MNIST
+needs its files); every file written is announced with its full path;
 help text is plain text (no docstring markup).
 
 Example:
@@ -19,7 +20,17 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-__all__ = ["add_out_option", "add_size_option", "announce", "output_folder", "plain_help"]
+from bnn_init.experiments.data import DATASETS
+
+__all__ = [
+    "add_data_options",
+    "add_out_option",
+    "add_size_option",
+    "announce",
+    "check_data_options",
+    "output_folder",
+    "plain_help",
+]
 
 QUICK_HELP = "--size quick: a small run, minutes or less on 2 CPU cores (for smoke tests)"
 
@@ -45,6 +56,19 @@ def add_size_option(parser, sizes, default: str = "default") -> None:
         group.add_argument(
             "--quick", dest="size", action="store_const", const="quick", help=QUICK_HELP
         )
+
+
+def add_data_options(parser, default, help: str) -> None:
+    """``--dataset`` (one of `bnn_init.experiments.data.DATASETS`, ``default`` when not given,
+    described by ``help``) and ``--data-path`` (the local MNIST files; `check_data_options`)."""
+    parser.add_argument("--dataset", choices=DATASETS, default=default, help=help)
+    parser.add_argument("--data-path", default=None, help="mnist.npz or IDX folder for mnist")
+
+
+def check_data_options(args) -> None:
+    """ValueError when ``--dataset mnist`` comes without ``--data-path`` (before any work)."""
+    if args.dataset == "mnist" and args.data_path is None:
+        raise ValueError("--dataset mnist needs --data-path (a mnist.npz or IDX folder)")
 
 
 def output_folder(out, option="--out") -> Path:

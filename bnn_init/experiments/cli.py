@@ -17,15 +17,15 @@ import importlib
 from functools import partial
 
 from bnn_init.cli_support import (
+    add_data_options,
     add_out_option,
     add_size_option,
     announce,
+    check_data_options,
     output_folder,
     plain_help,
 )
 from bnn_init.primitives.checks import check_choice
-
-from .data import DATASETS
 
 __all__ = ["EXPERIMENTS", "README_EXPERIMENTS", "add_parser", "run_experiment"]
 
@@ -85,8 +85,7 @@ def add_parser(subparsers):
     for name, (_, _, text) in EXPERIMENTS.items():
         p = sub.add_parser(name, help=text, description=text)
         add_size_option(p, SIZES)
-        p.add_argument("--dataset", choices=DATASETS, default="digits", help="data (digits)")
-        p.add_argument("--data-path", default=None, help="mnist.npz or IDX folder for mnist")
+        add_data_options(p, "digits", "data (digits)")
         p.add_argument("--seed", type=int, default=0, help="base random seed (0)")
         add_out_option(p, "runs/reproduce")
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -101,8 +100,7 @@ def add_parser(subparsers):
 
 
 def _run(name, args) -> int:
-    if args.dataset == "mnist" and args.data_path is None:
-        raise ValueError("--dataset mnist needs --data-path (a mnist.npz or IDX folder)")
+    check_data_options(args)
     out = output_folder(args.out)  # refused before minutes of work, not after
     result = run_experiment(
         name,

@@ -34,9 +34,11 @@ import math
 import numpy as np
 
 from bnn_init.cli_support import (
+    add_data_options,
     add_out_option,
     add_size_option,
     announce,
+    check_data_options,
     output_folder,
     plain_help,
 )
@@ -408,13 +410,7 @@ def add_parser(subparsers):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_size_option(parser, SIZES)
-    parser.add_argument(
-        "--dataset",
-        choices=DATASETS,
-        default=None,
-        help="one dataset (default: digits and mnist1d)",
-    )
-    parser.add_argument("--data-path", default=None, help="mnist.npz or IDX folder for mnist")
+    add_data_options(parser, None, "one dataset (default: digits and mnist1d)")
     parser.add_argument(
         "--surrogate",
         choices=SURROGATES,
@@ -437,8 +433,7 @@ def add_parser(subparsers):
 
 def run(args) -> int:
     """Run `experiment` from parsed ``args``; write CSV, PNGs and the verdict into ``args.out``."""
-    if args.dataset == "mnist" and args.data_path is None:
-        raise ValueError("--dataset mnist needs --data-path (a mnist.npz or IDX folder)")
+    check_data_options(args)
     out = output_folder(args.out)  # refused before minutes of work, not after
     overrides = {"surrogates": tuple(args.surrogate)} if args.surrogate else {}
     result = experiment(

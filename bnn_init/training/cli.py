@@ -19,13 +19,14 @@ from __future__ import annotations
 import argparse
 
 from bnn_init.cli_support import (
+    add_data_options,
     add_out_option,
     add_size_option,
     announce,
+    check_data_options,
     output_folder,
     plain_help,
 )
-from bnn_init.experiments.data import DATASETS
 
 COMMAND = "mfb-teacher-student"
 # command-line option -> setting of TEACHER_STUDENT_SIZES
@@ -48,13 +49,9 @@ def add_parser(subparsers):
     parser.add_argument("--samples", type=int, default=None, help="training samples (2e5)")
     parser.add_argument("--test-samples", type=int, default=None, help="fresh test samples (1e4)")
     parser.add_argument("--trials", type=int, default=None, help="trials per M (10)")
-    parser.add_argument(
-        "--dataset",
-        choices=DATASETS,
-        default=None,
-        help="real data of the Fig. 2B comparison (mnist with --data-path, else mnist1d)",
+    add_data_options(
+        parser, None, "real data of the Fig. 2B comparison (mnist with --data-path, else mnist1d)"
     )
-    parser.add_argument("--data-path", default=None, help="mnist.npz or IDX folder for mnist")
     parser.add_argument("--seed", type=int, default=0)
     add_out_option(parser, "runs/mfb-teacher-student")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -84,8 +81,7 @@ def run(args):
     from .experiments import experiment
 
     overrides = _overrides(args)
-    if args.dataset == "mnist" and args.data_path is None:
-        raise ValueError("--dataset mnist needs --data-path (a mnist.npz or IDX folder)")
+    check_data_options(args)
     out = output_folder(args.out)
     result = experiment(
         args.size,
