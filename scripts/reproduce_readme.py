@@ -7,13 +7,16 @@ Every experiment of `bnn_init.experiments.cli.README_EXPERIMENTS` writes its CSV
 verdict into ``--out`` (default ``docs/results``); then the part of ``--readme`` between the lines
 ``<!-- results:start -->`` and ``<!-- results:end -->`` is replaced by one subsection per
 experiment: the command that reruns it, its run time, its figures and its verdict (measured vs
-theory vs paper). Nothing there is written by hand. With ``--only``, the subsections of the other
-experiments are kept as they were.
+theory vs paper). Nothing there is written by hand. ``--out``/``summary.json`` keeps, per
+experiment, its ``minutes``, ``headline``, the updates it trained for beside the paper's
+(``updates``, ``paper_updates``) and the numbers behind its headline. With ``--only``, the
+subsections and summaries of the other experiments are kept as they were.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -69,6 +72,16 @@ def replace_results(readme_text, header, sections) -> str:
     return f"{head}{START}\n{header}\n" + "\n\n".join(bodies) + f"\n{END}{tail}"
 
 
+def update_summary(path, records) -> None:
+    """Write ``records`` (name -> `ExperimentResult.record`) into the JSON file ``path``, keeping
+    the entries of experiments not in ``records``."""
+    path = Path(path)
+    kept = json.loads(path.read_text()) if path.exists() else {}
+    merged = {name: records.get(name, kept.get(name)) for name in README_EXPERIMENTS}
+    merged = {name: record for name, record in merged.items() if record is not None}
+    path.write_text(json.dumps(merged, indent=1, allow_nan=False) + "\n")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=SIZES, default="default")
@@ -81,12 +94,14 @@ def main(argv=None) -> int:
     readme = args.readme.read_text()
     _split(readme)  # fail on missing markers before any training
     data = {} if args.dataset is None else {"dataset": args.dataset}
-    sections = {}
+    sections, records = {}, {}
     for name in args.only:
         print(f"== {name}", flush=True)
         result = run_experiment(name, size=args.size, seed=args.seed, **data)
         print(result.verdict, flush=True)
         sections[name] = section(name, result, args.size, args.out, args.readme.parent)
+        records[name] = result.record()
+        update_summary(args.out / "summary.json", records)  # kept as each experiment ends
     note = f", on {args.dataset}" if data else ""
     header = HEADER.format(seed=args.seed, data=note)
     args.readme.write_text(replace_results(readme, header, sections))

@@ -1,6 +1,7 @@
 """``make reproduce`` (scripts/reproduce_readme.py) writes the README's Results section."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,20 @@ def test_results_section_is_generated_between_the_markers(script, tmp_path):
     assert "![schoenholz-gradients: schoenholz_gradients](res/schoenholz_gradients.png)" in text
     assert "measured / predicted depth scale: median" in text
     assert (tmp_path / "res" / "schoenholz_gradients.csv").exists()
+    summary = json.loads((tmp_path / "res" / "summary.json").read_text())
+    record = summary["schoenholz-gradients"]
+    assert {"updates", "paper_updates", "minutes", "headline"} <= set(record)
+    assert record["updates"] == 0 and record["minutes"] >= 0  # measured at initialisation
+
+
+def test_summary_keeps_the_other_experiments(script, tmp_path):
+    path = tmp_path / "summary.json"
+    script.update_summary(path, {"wang-bnn": {"updates": 1}, "sari-init": {"updates": 2}})
+    script.update_summary(path, {"sari-init": {"updates": 3, "x": [1.5, None]}})
+    assert json.loads(path.read_text()) == {
+        "wang-bnn": {"updates": 1},
+        "sari-init": {"updates": 3, "x": [1.5, None]},
+    }
 
 
 def test_other_experiments_keep_their_sections(script):

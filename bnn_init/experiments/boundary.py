@@ -16,11 +16,16 @@ def one_decimal(value) -> str:
 
 
 def trainable_depths(depths, accuracy_grid, threshold) -> np.ndarray:
-    """Per column of ``accuracy_grid[depth, x]``, the largest depth whose accuracy reaches
-    ``threshold`` (0 where none does): the measured boundary of the trainable region."""
+    """Per column of ``accuracy_grid[depth, x]`` (depths ascending), the measured boundary of the
+    trainable region: the largest depth up to which every cell reaches ``threshold`` (0 where the
+    shallowest does not). The rule is monotone: a deeper cell that trains by luck beyond a failed
+    one does not move the boundary."""
     depths = np.asarray(depths, dtype=float)
+    if np.any(np.diff(depths) <= 0):
+        raise ValueError(f"depths must be strictly ascending, got {depths.tolist()}")
     trained = np.asarray(accuracy_grid) >= threshold
-    return np.array([depths[col].max() if col.any() else 0.0 for col in trained.T])
+    reached = np.cumprod(trained, axis=0).sum(axis=0)  # trained cells before the first failure
+    return np.where(reached > 0, depths[np.maximum(reached - 1, 0)], 0.0)
 
 
 def boundary(depths, accuracy_grid, xi_c, threshold, n=6.0) -> dict:

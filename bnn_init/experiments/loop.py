@@ -25,7 +25,18 @@ def _float_or_array(value):
     return float(value) if value.ndim == 0 else value
 
 
-def train(model, data, *, steps, batch_size, optimizer, seed, eval_every=None, test=None):
+def train(
+    model,
+    data,
+    *,
+    steps,
+    batch_size,
+    optimizer,
+    seed,
+    eval_every=None,
+    test=None,
+    jit_compile=False,
+):
     """Train ``model`` (logits out) on ``data = (x, y)`` with softmax cross-entropy for ``steps``
     mini-batch steps (shuffled epochs drawn with ``seed``); return the history, a list of dicts
     ``{"step", "train_accuracy"[, "test_accuracy"], "loss"}`` every ``eval_every`` steps (default:
@@ -35,13 +46,17 @@ def train(model, data, *, steps, batch_size, optimizer, seed, eval_every=None, t
     A model of K stacked networks (logits ``(batch, K, classes)``) is trained on the sum of their
     mean losses, so each network gets the gradient of its own loss; its records hold arrays of K
     accuracies and losses.
+
+    ``jit_compile``: compile the training step with XLA: on 2 CPU cores 1.3-1.7x faster per
+    update for the stacked MLPs of a depth grid, but compiling costs seconds to a minute per
+    model, so it pays off only over long runs.
     """
     import tensorflow as tf
 
     x, y = data
     variables = model.trainable_variables
 
-    @tf.function
+    @tf.function(jit_compile=jit_compile)
     def step(xb, yb):
         with tf.GradientTape() as tape:
             logits = model(xb, training=True)
@@ -81,10 +96,13 @@ def train(model, data, *, steps, batch_size, optimizer, seed, eval_every=None, t
     return history
 
 
-def train_depth_grid(data, depths, build, *, steps, batch_size, optimizer, seed, bar, label=""):
+def train_depth_grid(
+    data, depths, build, *, steps, batch_size, optimizer, seed, bar, label="", jit_compile=False
+):
     """Train one stacked model per depth, ``build(depth, seed)`` (its K networks are the columns
     of a grid, e.g. K values of sigma_w2), for ``steps`` steps with a fresh ``optimizer()``;
-    return the final training ``accuracy[depth, column]`` and ``loss[depth, column]``."""
+    return the final training ``accuracy[depth, column]`` and ``loss[depth, column]``
+    (``jit_compile`` as `train`)."""
     import tensorflow as tf
 
     accuracies, losses = [], []
@@ -98,6 +116,7 @@ def train_depth_grid(data, depths, build, *, steps, batch_size, optimizer, seed,
             batch_size=batch_size,
             optimizer=optimizer(),
             seed=depth_seed,
+            jit_compile=jit_compile,
         )
         accuracies.append(history[-1]["train_accuracy"])
         losses.append(history[-1]["loss"])

@@ -6,12 +6,29 @@ Every ``bnn-init reproduce`` experiment and MFB's comparisons return one.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from bnn_init.primitives import write_csv
 
-__all__ = ["ExperimentResult"]
+__all__ = ["ExperimentResult", "plain_data"]
+
+
+def plain_data(value):
+    """``value`` with numpy arrays and scalars turned into lists and Python numbers, tuples into
+    lists and non-finite floats into None: what `json.dumps` writes as standard JSON."""
+    if isinstance(value, dict):
+        return {str(key): plain_data(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [plain_data(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 @dataclass
@@ -32,6 +49,14 @@ class ExperimentResult:
     summary: dict = field(default_factory=dict)
     seconds: float = 0.0
     headline: str = ""
+
+    def record(self) -> dict:
+        """What ``make reproduce`` keeps of the run in ``summary.json``: ``minutes``,
+        ``headline`` and the ``summary`` numbers (``updates`` and ``paper_updates`` among them),
+        as plain JSON data (`plain_data`)."""
+        return plain_data(
+            {"minutes": round(self.seconds / 60, 2), "headline": self.headline, **self.summary}
+        )
 
     def save(self, out) -> list[Path]:
         """Write the CSV, the PNG figures and ``NAME.txt`` (the verdict) into ``out``."""

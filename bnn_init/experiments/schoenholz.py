@@ -32,6 +32,7 @@ from .result import ExperimentResult
 __all__ = ["DEPTH_SIZES", "GRADIENT_SIZES", "depth_experiment", "gradient_experiment"]
 
 SIGMA_B2 = 0.05  # Schoenholz et al. 2017, sec. 5
+PAPER_UPDATES = 300  # Schoenholz et al. 2017, Fig. 5d: 300 RMSProp steps at lr 1e-5 on MNIST
 PAPER_N = 6.0  # Schoenholz et al. 2017, sec. 5: "trainable when L <~ 6 xi_c"
 PAPER_DROPOUT_MAX_DEPTH = (
     100  # Schoenholz et al. 2017, sec. 5: dropout limits the trainable depth to about L = 100
@@ -137,7 +138,8 @@ def _panel(data, depths, sigma_w2, keep_rate, s, optimizer, seed, bar):
             "sigma_w2": w2,
             "train_accuracy": accuracy[i, j],
             "final_loss": loss[i, j],
-            "steps": s["steps"],
+            "updates": s["steps"],
+            "paper_updates": PAPER_UPDATES,
             "xi_c": theory.xi_c[j],
             "chi1": theory.chi1[j],
             "depth_over_xi_c": depth / theory.xi_c[j],
@@ -181,7 +183,16 @@ def depth_experiment(
         for rho in s["keep_rates"]
     ]
     bar = progress(sum(len(d) for _, d, _ in panels), "schoenholz-depth", progress_bar)
-    rows, summary = [], {"panels": {}, "threshold": threshold}
+    rows = []
+    summary = {
+        "updates": s["steps"],
+        "paper_updates": PAPER_UPDATES,
+        "learning_rate": s["learning_rate"],
+        "optimizer": optimizer,
+        "threshold": threshold,
+        "max_depth": max(max(d) for _, d, _ in panels),
+        "panels": {},
+    }
     fig, axes = new_figure(ncols=len(panels))
     try:
         for k, (rho, depths, sigma_w2) in enumerate(panels):
@@ -213,12 +224,17 @@ def depth_experiment(
             axes[0, k].plot(
                 sigma_w2, np.where(l_max > 0, l_max, np.nan), "g^", ms=5, label="measured L_max"
             )
+            sides = _sides(l_max, xi, sigma_w2, rho, max(depths))
             summary["panels"][f"rho={rho:g}"] = {
                 "keep_rate": rho,
                 "sigma_w2": list(sigma_w2),
                 "max_trained_depth": l_max.tolist(),
                 "xi_c": xi.tolist(),
+                "censored_sigma_w2": [
+                    w for w, d in zip(sigma_w2, l_max, strict=True) if d >= max(depths)
+                ],
                 "fitted_n": n_fit,
+                **sides,
                 "agreement": agreement,
                 "measured_max_depth": float(l_max.max()),
                 "predicted_max_depth": float(
@@ -233,19 +249,49 @@ def depth_experiment(
     fig.suptitle(f"Schoenholz et al. (2017) Figs. 5-6 on {dataset}: tanh nets, sigma_b2=0.05")
     result = ExperimentResult("schoenholz_depth", rows, {"heatmap": fig}, summary=summary)
     result.seconds = timer.seconds
+    summary["ratio_ordered"] = summary["panels"]["rho=1"]["ratio_ordered"]
+    summary["ratio_chaotic"] = summary["panels"]["rho=1"]["ratio_chaotic"]
     result.verdict = _depth_verdict(summary, dataset)
     result.headline = _depth_headline(summary)
     return result
 
 
+def _sides(l_max, xi, sigma_w2, keep_rate, max_depth):
+    """Median L_max / xi_c over the columns whose boundary lies inside the grid, on the ordered
+    (chi_1 < 1) and the chaotic (chi_1 > 1) side separately (NaN where no column has one)."""
+    chi1 = ContinuousNet(
+        phi="tanh", sigma_w2=np.asarray(sigma_w2), sigma_b2=SIGMA_B2, dropout_rate=1.0 - keep_rate
+    ).chi1
+    inside = (l_max > 0) & (l_max < max_depth) & np.isfinite(xi)
+    out = {}
+    for side, mask in (("ordered", chi1 < 1.0), ("chaotic", chi1 > 1.0)):
+        chosen = inside & mask
+        out[f"ratio_{side}"] = (
+            float(np.median(l_max[chosen] / xi[chosen])) if chosen.any() else math.nan
+        )
+        out[f"columns_{side}"] = int(chosen.sum())
+    return out
+
+
 def _depth_headline(summary):
     panels = summary["panels"].values()
+    plain = summary["panels"]["rho=1"]
     text = ", ".join(
-        one_decimal(p["fitted_n"])
-        + ("" if p["keep_rate"] == 1.0 else f" (keep rate {p['keep_rate']:g})")
+        one_decimal(p["fitted_n"]) + f" (keep rate {p['keep_rate']:g})"
         for p in panels
+        if p["keep_rate"] < 1.0
     )
-    line = f"measured trainable depth L_max / xi_c = {text}; paper: L <~ 6 xi_c"
+    line = (
+        f"after {summary['updates']} {summary['optimizer']} updates at lr "
+        f"{summary['learning_rate']:g} (paper: {summary['paper_updates']} at 1e-5) on depths to "
+        f"{summary['max_depth']} (paper: 300), measured trainable depth L_max / xi_c without "
+        f"dropout {one_decimal(plain['ratio_ordered'])} on the ordered side "
+        f"({plain['columns_ordered']} columns) and {one_decimal(plain['ratio_chaotic'])} on the "
+        f"chaotic side ({plain['columns_chaotic']}), {len(plain['censored_sigma_w2'])} columns "
+        f"censored at L = {summary['max_depth']}"
+        + (f"; with dropout {text}" if text else "")
+        + "; paper: L <~ 6 xi_c"
+    )
     dropout = [p for p in panels if p["keep_rate"] < 1.0]
     if dropout:
         line += "; with dropout the deepest trained network vs the theory's largest 6 xi_c: " + (
@@ -258,15 +304,21 @@ def _depth_headline(summary):
 
 def _depth_verdict(summary, dataset):
     lines = [
-        f"schoenholz-depth ({dataset}); a network counts as trained at training accuracy "
-        f">= {summary['threshold']:g}:"
+        f"schoenholz-depth ({dataset}), {summary['updates']} {summary['optimizer']} updates at lr "
+        f"{summary['learning_rate']:g} (paper: {summary['paper_updates']} RMSProp steps at 1e-5, "
+        "depths to 300); a network counts as trained at training accuracy "
+        f">= {summary['threshold']:g}, its column's L_max is the depth up to which every cell "
+        "trained:"
     ]
     for name, p in summary["panels"].items():
         n = p["fitted_n"]
         n_text = f"{n:.1f}" if math.isfinite(n) else "n/a (no boundary inside the grid)"
         line = (
-            f"  {name}: measured L_max / xi_c = {n_text} (paper: L <~ {PAPER_N:g} xi_c); "
-            f"trained <=> L <= 6 xi_c holds in {100 * p['agreement']:.0f}% of cells"
+            f"  {name}: measured L_max / xi_c = {n_text} (ordered side "
+            f"{one_decimal(p['ratio_ordered'])}, chaotic side {one_decimal(p['ratio_chaotic'])}; "
+            f"paper: L <~ {PAPER_N:g} xi_c); trained <=> L <= 6 xi_c holds in "
+            f"{100 * p['agreement']:.0f}% of cells; censored (trained at the deepest L) at "
+            f"sigma_w2 = {p['censored_sigma_w2']}"
         )
         if p["keep_rate"] < 1.0:
             line += (
@@ -361,7 +413,8 @@ def gradient_experiment(
         for j, w2 in enumerate(curves)
         for layer, value in enumerate(curves[w2], start=1)
     ]
-    summary = _gradient_summary(curves, s["depth"])
+    # gradients of the untrained network (Fig. 4 measures them at initialisation)
+    summary = {"updates": 0, "paper_updates": 0, **_gradient_summary(curves, s["depth"])}
     fig = _gradient_figure(curves, summary, s)
     result = ExperimentResult("schoenholz_gradients", rows, {"gradients": fig}, summary=summary)
     result.seconds = timer.seconds

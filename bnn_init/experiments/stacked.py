@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from bnn_init.primitives.checks import check_choice, check_range
 
-__all__ = ["StackedDense", "stacked_mlp"]
+__all__ = ["StackedDense", "stacked_mlp", "stacked_surrogate_mlp", "unstacked_network"]
 
 
 class StackedDense(tf.keras.layers.Layer):
@@ -101,6 +101,7 @@ def stacked_mlp(
     activation=None,
     quantizer=None,
     batchnorm=False,
+    readout_batchnorm=False,
     dropout_rate=0.0,
     dropout_layers="all",
     seed=0,
@@ -110,7 +111,9 @@ def stacked_mlp(
 
     Every hidden layer is a `StackedDense` with ``activation``, followed by BatchNormalization
     (statistics per network and unit) when ``batchnorm`` and by ``Dropout(dropout_rate)`` after
-    every hidden layer (``dropout_layers="all"``) or after the first only (``"first"``).
+    every hidden layer (``dropout_layers="all"``) or after the first only (``"first"``);
+    ``readout_batchnorm`` normalises the logits as well (BinaryNet's last layer, Courbariaux et
+    al. 2016, whose +-1 readouts have logits of standard deviation sqrt(width)).
     ``quantizer`` (a Larq quantizer or its name) binarises every kernel and the input of every
     layer but the first (Wang (2018) eq. 7 with ``bnn_init.quantizers.HardTanh``). All seeds are
     derived from ``seed``.
@@ -131,9 +134,95 @@ def stacked_mlp(
             seed=seed * 10_007 + i,
         )(h)
         if last:
+            if readout_batchnorm:
+                h = tf.keras.layers.BatchNormalization(axis=(1, 2))(h)
             break
         if batchnorm:
             h = tf.keras.layers.BatchNormalization(axis=(1, 2))(h)
         if dropout_rate > 0 and (dropout_layers == "all" or i == 0):
             h = tf.keras.layers.Dropout(dropout_rate, seed=seed * 10_007 + 5_003 + i)(h)
     return tf.keras.Model(inputs, h)
+
+
+class _StackedDenseGeometry:
+    """K fully connected surrogate layers side by side: kernel (K, N, units), bias (K, units),
+    inputs (batch, N) (the data, shared) or (batch, K, N), outputs (batch, K, units)."""
+
+    geometry = "dense"
+
+    def _init_geometry(self, units, networks):
+        self.units, self.networks = int(units), int(networks)
+
+    def _kernel_shape(self, input_shape):
+        return (self.networks, int(input_shape[-1]), self.units)
+
+    def _kernel_fan_in(self, shape):
+        return shape[1]
+
+    def _bias_shape(self, shape):
+        return (shape[0], shape[2])
+
+    def _contract(self, x, kernel):
+        return tf.einsum("bi,kio->bko" if x.shape.rank == 2 else "bki,kio->bko", x, kernel)
+
+    def _box_sum(self, z):
+        total = tf.reduce_sum(z, axis=-1, keepdims=True)
+        return total[:, None, :] if z.shape.rank == 2 else total
+
+    def _count(self, x):
+        return tf.constant(float(self.fan_in), x.dtype)
+
+
+def _stacked_surrogate_class(kind):
+    from bnn_init.layers.deterministic import _DeterministicSurrogate
+    from bnn_init.layers.lrt import _LRTSurrogate
+
+    base = {"deterministic": _DeterministicSurrogate, "lrt": _LRTSurrogate}[kind]
+
+    class StackedSurrogateDense(_StackedDenseGeometry, base):
+        def __init__(self, units, networks, **kwargs):
+            super().__init__(**kwargs)
+            self._init_geometry(units, networks)
+
+    return StackedSurrogateDense
+
+
+def stacked_surrogate_mlp(kind, depth, width, n_in, n_out, networks, **layer_kwargs):
+    """K = ``networks`` surrogate MLPs of a stochastic binary network (Stamatescu et al. (2019);
+    `bnn_init.nets.surrogate_mlp`: ``depth`` layers in all, the last returning its field as
+    logits) as one Keras model with logits ``(batch, K, n_out)``; ``kind`` "deterministic"
+    (``layer_kwargs``: ``kappa``) or "lrt" (continuous tanh neurons, ``seed``). Each layer
+    computes exactly what `bnn_init.layers.DeterministicSurrogateDense` /
+    `bnn_init.layers.LRTSurrogateDense` computes, for every network on its own kernel slice
+    ``kernel[k]`` and bias ``bias[k]``; `unstacked_network` copies one network out.
+    """
+    check_choice("kind", kind, ("deterministic", "lrt"))
+    layer_class = _stacked_surrogate_class(kind)
+    if kind == "lrt":
+        layer_kwargs = dict(layer_kwargs, neurons="continuous")
+    inputs = tf.keras.Input((n_in,))
+    h = inputs
+    for i in range(depth):
+        last = i == depth - 1
+        input_kind = "real" if i == 0 or kind == "lrt" else "means"
+        h = layer_class(
+            n_out if last else width,
+            networks,
+            input_kind=input_kind,
+            return_field=last,
+            **layer_kwargs,
+        )(h)
+    return tf.keras.Model(inputs, h)
+
+
+def unstacked_network(stacked, k, single):
+    """Copy network ``k`` of a `stacked_surrogate_mlp` into ``single``, a built
+    `bnn_init.nets.surrogate_mlp` model of the same depth and widths; return ``single``."""
+    layers = [layer for layer in stacked.layers if hasattr(layer, "networks")]
+    targets = [layer for layer in single.layers if hasattr(layer, "kernel")]
+    if len(layers) != len(targets):
+        raise ValueError(f"stacked has {len(layers)} layers, single {len(targets)}")
+    for source, target in zip(layers, targets, strict=True):
+        target.kernel.assign(source.kernel[k])
+        target.bias.assign(source.bias[k])
+    return single

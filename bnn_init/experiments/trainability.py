@@ -3,27 +3,36 @@ sigma_m2, against the correlation depth scale xi_c; and their binary counterpart
 
 `experiment` (``bnn-init trainability``, also ``bnn-init reproduce trainability``) trains surrogate
 MLPs of stochastic binary networks without BatchNorm or dropout, all layers of one width, means
-``BinaryMeans(sigma_m2)`` (+-sqrt(sigma_m2)) and zero biases (sigma_b2 = 0, as in Stamatescu et al. 2019, Fig. 2), on
-offline real data (scikit-learn digits and MNIST-1D; a local MNIST with ``dataset="mnist"``), for a
-fixed small budget of epochs with Adam, and draws the training accuracy over (sigma_m2, depth)
-with the curves 3 xi_c and 6 xi_c of the theory overlaid:
+``BinaryMeans(sigma_m2)`` (+-sqrt(sigma_m2)) and biases N(0, sigma_b2) (sigma_b2 = 0 as in
+Stamatescu et al. 2019, Fig. 2, plus a sigma_b2 = 1e-3 panel: at sigma_b2 = 0 the ordered side
+is a scaled linear map), on offline real data (all 4,000 MNIST-1D training examples and
+scikit-learn digits; a local MNIST with ``dataset="mnist"``), for the paper's budget of the
+binary panels, 2,340 updates of Adam at 2e-4, batch 64 (the surrogate panels train 4,690). The
+K networks of one depth (one per sigma_m2) train side by side as one stacked model
+(`bnn_init.experiments.stacked.stacked_surrogate_mlp`). It draws the training accuracy over
+(sigma_m2, depth) with the curves 3 xi_c and 6 xi_c of the theory overlaid:
 
-* ``"deterministic"``: `DeterministicSurrogateDense`, phi = erf(kappa h) (Stamatescu et al. 2019, eq. 12; Fig. 2 top
-  left), theory `DeterministicSurrogate(sigma_m2, 0, kappa)`. The default kappa = sqrt(pi)/2 is the
-  tanh-matched neuron (Stamatescu et al. 2019, eq. 34), the only one whose chi_1 reaches 1 (at sigma_m2 = 1; erratum 7).
-  With kappa = 1/sqrt(2) (sign neurons) chi_1 <= 2/pi and xi_c <= 2.2 at every sigma_m2.
-* ``"lrt"``: `LRTSurrogateDense` with binary weights and continuous tanh neurons (Stamatescu et al. 2019, eq. 21;
-  Fig. 2 top right), theory `LRTSurrogate(sigma_m2, 0, "continuous")`, critical at sigma_m2 = 1.
+* ``"deterministic"``: `DeterministicSurrogateDense`, phi = erf(kappa h) (Stamatescu et al. 2019,
+  eq. 12; Fig. 2 top left), theory `DeterministicSurrogate(sigma_m2, sigma_b2, kappa)`. The
+  default kappa = sqrt(pi)/2 is the tanh-matched neuron (Stamatescu et al. 2019, eq. 34), the
+  only one whose chi_1 reaches 1 (at sigma_m2 = 1; erratum 7). With kappa = 1/sqrt(2) (sign
+  neurons) chi_1 <= 2/pi and xi_c <= 2.2 at every sigma_m2.
+* ``"lrt"``: `LRTSurrogateDense` with binary weights and continuous tanh neurons (Stamatescu et
+  al. 2019, eq. 21; Fig. 2 top right), theory `LRTSurrogate(sigma_m2, sigma_b2, "continuous")`,
+  critical at sigma_m2 = 1 (sigma_b2 = 0).
 
-For the deterministic surrogate the binary counterparts are evaluated as in Stamatescu et al. 2019, Fig. 2 bottom:
-the deterministic binary network (`bnn_init.layers.to_binary`) and ensembles of 5 and 100
-stochastic binary networks (`bnn_init.layers.ensemble_accuracy`), on the training examples.
+Means start at +-sqrt(sigma_m2) >= 0.316 and an Adam step moves a mean by at most about the
+learning rate, so every row reports the fraction of means whose sign (the deterministic binary
+weight) training changed. For the deterministic surrogate the binary counterparts are evaluated
+after training as in Stamatescu et al. 2019, Fig. 2 bottom: the deterministic binary network
+(`bnn_init.layers.to_binary`) and ensembles of 5 and 100 stochastic binary networks
+(`bnn_init.layers.ensemble_accuracy`), on the training examples.
 
-The paper (MNIST, 10 epochs, L < 70) finds the trainable region bounded by about 3 xi_c and the
-deepest trainable networks at sigma_m2 -> 1. The verdict reports, per dataset and surrogate, the
-deepest trained depth per sigma_m2, the median ratio L_max / xi_c where the boundary lies inside
-the grid, the agreement of "trained" with L <= 3 xi_c and L <= 6 xi_c, and where sigma_m2 trains
-deepest.
+The paper (MNIST, L < 70) finds the trainable region bounded by about 3 xi_c and the deepest
+trainable networks at sigma_m2 -> 1. The verdict reports, per panel, the deepest trained depth
+per sigma_m2 at a fixed accuracy threshold, the median ratio L_max / xi_c where the boundary lies
+inside the grid, the agreement of "trained" with L <= 3 xi_c and L <= 6 xi_c, and whether the
+largest sigma_m2 trains deepest alone or ties (at the grid's ceiling: censored).
 """
 
 from __future__ import annotations
@@ -58,17 +67,22 @@ SURROGATES = ("deterministic", "lrt")
 PAPER_N = 3.0  # Stamatescu et al. 2019, sec. 4.2: "a proportion of 3 xi_c ... before trainability becomes difficult"
 CURVES = (3.0, 6.0)
 CHANCE = 0.1  # ten classes
+# Stamatescu et al. 2019, sec. 4.2: the surrogates of Fig. 2 (top) train 10 epochs of 30,000
+# MNIST examples at batch 64, the binary counterparts (bottom) 5 epochs
+PAPER_UPDATES = 10 * math.ceil(30_000 / 64)
+PAPER_BINARY_UPDATES = 5 * math.ceil(30_000 / 64)
 
 DEFAULT_SIZE = dict(
     surrogates=("deterministic", "lrt"),
-    datasets=("digits", "mnist1d"),
-    depths=(5, 10, 15, 20, 25, 30, 35, 40, 45),
+    datasets=("mnist1d", "digits"),
+    bias_panels=(("deterministic", 1e-3),),  # (surrogate, sigma_b2) on the first dataset
+    depths=(1, 2, 3, 4, 6, 8, 11, 15, 20, 30, 45, 70),
     sigma_m2=(0.1, 0.3, 0.5, 0.7, 0.9, 0.99),
     width=128,
-    epochs=6,
-    n_train=1200,
+    updates=PAPER_BINARY_UPDATES,  # the paper's for the binary counterparts, half of the top's
+    n_train=None,  # all 4,000 MNIST-1D training examples (1,347 digits)
     batch_size=64,
-    learning_rate=1e-3,
+    learning_rate=2e-4,  # Adam, as the paper
     samples=(5, 100),
     n_eval=500,
 )
@@ -76,10 +90,11 @@ SIZES = {
     "test": dict(
         DEFAULT_SIZE,
         datasets=("digits",),
+        bias_panels=(),
         depths=(3, 12),
         sigma_m2=(0.1, 0.99),
         width=32,
-        epochs=2,
+        updates=40,
         n_train=320,
         batch_size=32,
         learning_rate=3e-3,
@@ -89,34 +104,41 @@ SIZES = {
     "quick": dict(
         DEFAULT_SIZE,
         datasets=("digits",),
-        depths=(5, 15, 30, 45),
+        depths=(2, 5, 15, 30),
         sigma_m2=(0.1, 0.5, 0.9, 0.99),
         width=64,
-        n_train=None,
+        updates=300,
+        learning_rate=1e-3,
         n_eval=300,
     ),
     "default": DEFAULT_SIZE,
 }
 
 
-def theory(surrogate, sigma_m2, kappa=TANH_KAPPA):
-    """The mean-field model of a random surrogate MLP with zero biases (Stamatescu et al. 2019, sec. 3)."""
-    return surrogate_theory(surrogate, sigma_m2=sigma_m2, kappa=kappa)
+def theory(surrogate, sigma_m2, kappa=TANH_KAPPA, sigma_b2=0.0):
+    """The mean-field model of a random surrogate MLP (Stamatescu et al. 2019, sec. 3)."""
+    return surrogate_theory(surrogate, sigma_m2=sigma_m2, sigma_b2=sigma_b2, kappa=kappa)
 
 
 class _Trainer:
-    """One compiled model per (surrogate, depth), re-initialised for every sigma_m2 (tracing a deep
-    model costs seconds; re-initialising costs nothing)."""
+    """One stacked model per (surrogate, depth): the K = len(sigma_m2) networks of a grid row
+    trained side by side (`bnn_init.experiments.stacked.stacked_surrogate_mlp`), re-initialised
+    for every panel (tracing a deep model costs seconds; re-initialising costs nothing)."""
 
     def __init__(self, surrogate, depth, settings, n_inputs, kappa):
         import tensorflow as tf
 
-        self.model = surrogate_mlp(
-            surrogate, depth, settings["width"], n_inputs, 10, kappa=kappa
-        ).model
+        from .stacked import stacked_surrogate_mlp
+
+        self.surrogate, self.depth, self.kappa = surrogate, depth, kappa
+        self.sigma_m2 = tuple(settings["sigma_m2"])
+        extra = {"kappa": kappa} if surrogate == "deterministic" else {}
+        self.model = stacked_surrogate_mlp(
+            surrogate, depth, settings["width"], n_inputs, 10, len(self.sigma_m2), **extra
+        )
+        self.layers = [layer for layer in self.model.layers if hasattr(layer, "networks")]
         self.optimizer = tf.keras.optimizers.Adam(settings["learning_rate"])
         self.optimizer.build(self.model.trainable_variables)
-        loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         model, optimizer, variables = self.model, self.optimizer, self.model.trainable_variables
 
         # XLA fuses the deterministic surrogate's elementwise work (about 3x faster on CPU); the
@@ -124,71 +146,111 @@ class _Trainer:
         @tf.function(jit_compile=surrogate == "deterministic", reduce_retracing=True)
         def step(xb, yb):
             with tf.GradientTape() as tape:
-                loss = loss_fn(yb, model(xb, training=True))
-            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
-            return loss
+                logits = model(xb, training=True)
+                labels = tf.broadcast_to(yb[:, None], tf.shape(logits)[:-1])
+                losses = tf.reduce_mean(
+                    tf.keras.losses.sparse_categorical_crossentropy(labels, logits, True), axis=0
+                )
+                total = tf.reduce_sum(losses)  # each network gets the gradient of its own loss
+            optimizer.apply_gradients(zip(tape.gradient(total, variables), variables, strict=True))
+            return losses
 
         self.step = step
 
-    def initialise(self, sigma_m2, seed):
-        """Means BinaryMeans(sigma_m2) (a fresh draw per layer), zero biases, fresh Adam state."""
+    def initialise(self, sigma_b2, seed):
+        """Means BinaryMeans(sigma_m2[k]) for network k (a fresh draw per layer), biases
+        N(0, sigma_b2), fresh Adam state; return the signs of the means (the deterministic
+        binary network) per network and layer."""
         import tensorflow as tf
 
         from bnn_init.initializers import BinaryMeans
 
-        for index, layer in enumerate(self.model.layers):
-            layer.kernel.assign(BinaryMeans(sigma_m2, seed=seed * 1000 + index)(layer.kernel.shape))
-            layer.bias.assign(tf.zeros_like(layer.bias))
+        for index, layer in enumerate(self.layers):
+            shape = layer.kernel.shape[1:]
+            layer.kernel.assign(
+                tf.stack(
+                    [
+                        BinaryMeans(v, seed=seed * 1000 + 37 * index + k)(shape)
+                        for k, v in enumerate(self.sigma_m2)
+                    ]
+                )
+            )
+            noise = tf.random.stateless_normal(layer.bias.shape, (seed, 7_919 + index))
+            layer.bias.assign(noise * np.sqrt(sigma_b2))
         for variable in self.optimizer.variables:
             variable.assign(tf.zeros_like(variable))
+        return self.mean_signs()
 
-    def train(self, data, epochs, batch_size, seed):
-        """``epochs`` shuffled passes of mini-batches; the mean loss of the last epoch."""
+    def mean_signs(self):
+        """sign(M) of every layer, shape (K, ...) each."""
+        return [np.asarray(layer.kernel) >= 0 for layer in self.layers]
+
+    def train(self, data, updates, batch_size, seed):
+        """``updates`` mini-batch steps over shuffled passes; the mean loss per network over the
+        last pass' worth of steps (inf for a network whose loss turned non-finite)."""
         x, y = data
         rng = np.random.default_rng(seed)
-        losses = []
-        for _ in range(epochs):
-            order = rng.permutation(len(y))
-            losses = []
-            for start in range(0, len(y) - batch_size + 1, batch_size):
-                idx = order[start : start + batch_size]
-                losses.append(float(self.step(x[idx], y[idx])))
-            if not math.isfinite(losses[-1]):
-                return math.inf
-        return float(np.mean(losses))
+        per_pass = len(y) // batch_size
+        losses, order = [], rng.permutation(len(y))
+        for i in range(updates):
+            if i % per_pass == 0:
+                order = rng.permutation(len(y))
+            idx = order[(i % per_pass) * batch_size : (i % per_pass + 1) * batch_size]
+            losses.append(np.asarray(self.step(x[idx], y[idx])))
+        recent = np.array(losses[-per_pass:])
+        return np.where(np.all(np.isfinite(recent), axis=0), recent.mean(axis=0), np.inf)
 
 
-def _train_grid(dataset, data, surrogate, s, kappa, seed, bar):
+def _sign_changed(before, after):
+    """Per network k, the fraction of means whose sign changed between two `mean_signs`."""
+    changed = sum(
+        np.sum(b != a, axis=tuple(range(1, b.ndim))) for b, a in zip(before, after, strict=True)
+    )
+    return changed / sum(b[0].size for b in before)
+
+
+def _train_grid(panel, data, s, kappa, seed, bar):
+    """Train every (depth, sigma_m2) cell of one panel = (dataset, surrogate, sigma_b2)."""
     from bnn_init.layers import ensemble_accuracy, to_binary
 
+    from .stacked import unstacked_network
+
+    dataset, surrogate, sigma_b2 = panel
     x_eval, y_eval = data[0][: s["n_eval"]], data[1][: s["n_eval"]]
     rows = []
     for depth in s["depths"]:
+        timer = Timer()
         trainer = _Trainer(surrogate, depth, s, data[0].shape[1], kappa)
-        for sigma_m2 in s["sigma_m2"]:
-            timer = Timer()
-            trainer.initialise(sigma_m2, seed)
-            loss = trainer.train(data, s["epochs"], s["batch_size"], seed)
+        before = trainer.initialise(sigma_b2, seed)
+        losses = trainer.train(data, s["updates"], s["batch_size"], seed)
+        changed = _sign_changed(before, trainer.mean_signs())
+        accuracies = accuracy(trainer.model, *data)
+        single = surrogate_mlp(surrogate, depth, s["width"], data[0].shape[1], 10, kappa=kappa)
+        for k, sigma_m2 in enumerate(s["sigma_m2"]):
             row = dict(
                 dataset=dataset,
                 surrogate=surrogate,
+                sigma_b2=sigma_b2,
                 kappa=kappa if surrogate == "deterministic" else math.nan,
                 depth=depth,
                 sigma_m2=sigma_m2,
-                xi_c=theory(surrogate, sigma_m2, kappa).xi_c,
-                loss=loss,
-                train_accuracy=accuracy(trainer.model, *data),
+                xi_c=theory(surrogate, sigma_m2, kappa, sigma_b2).xi_c,
+                updates=s["updates"],
+                paper_updates=PAPER_UPDATES,
+                learning_rate=s["learning_rate"],
+                loss=losses[k],
+                train_accuracy=accuracies[k],
+                sign_changed_fraction=changed[k],
             )
-            if surrogate == "deterministic":
-                binary = to_binary(trainer.model)
-                row["binary_accuracy"] = accuracy(binary, x_eval, y_eval)
+            if surrogate == "deterministic":  # its binary counterparts, after training
+                network = unstacked_network(trainer.model, k, single.model)
+                row["binary_accuracy"] = accuracy(to_binary(network), x_eval, y_eval)
                 for n in s["samples"]:
-                    row[f"ensemble_{n}"] = ensemble_accuracy(
-                        trainer.model, x_eval, y_eval, n, seed=seed
-                    )
-            row["seconds"] = timer.seconds
+                    row[f"ensemble_{n}"] = ensemble_accuracy(network, x_eval, y_eval, n, seed=seed)
             rows.append(row)
-            bar.update(1)
+        for row in rows[-len(s["sigma_m2"]) :]:
+            row["seconds"] = timer.seconds / len(s["sigma_m2"])
+        bar.update(1)
     return rows
 
 
@@ -197,51 +259,67 @@ def _grid(rows, depths, sigma_m2, key):
     return np.array([[table[(d, s)] for s in sigma_m2] for d in depths], dtype=float)
 
 
-def _panel_summary(rows, s, surrogate, kappa, threshold):
+def _panel_summary(rows, s, panel, kappa, threshold):
+    _, surrogate, sigma_b2 = panel
     depths, sigma_m2 = s["depths"], s["sigma_m2"]
     grid = _grid(rows, depths, sigma_m2, "train_accuracy")
-    if threshold is None:  # half-way from chance to the panel's best cell
-        threshold = CHANCE + 0.5 * max(float(grid.max()) - CHANCE, 0.0)
-    xi = np.array([theory(surrogate, v, kappa).xi_c for v in sigma_m2])
+    xi = np.array([theory(surrogate, v, kappa, sigma_b2).xi_c for v in sigma_m2])
     found = {n: boundary(depths, grid, xi, threshold, n=n) for n in CURVES}
-    l_max = found[CURVES[0]]["max_trained_depth"]
+    l_max = found[PAPER_N]["max_trained_depth"]
     inside = (l_max > 0) & (l_max < max(depths))
     deepest = float(np.max(l_max))
-    return {
+    at_deepest = [v for v, d in zip(sigma_m2, l_max, strict=True) if d == deepest]
+    summary = {
         "grid": grid,
-        "threshold": threshold,
         "xi_c": xi,
         "max_trained_depth": l_max,
-        "fitted_n": found[CURVES[0]]["fitted_n"],
+        "fitted_n": found[PAPER_N]["fitted_n"],
         "agreement": {n: found[n]["agreement"] for n in CURVES},
         "boundary_columns": int(np.sum(inside)),
-        "deepest_at_sigma_m2": [v for v, d in zip(sigma_m2, l_max, strict=True) if d == deepest],
-        "largest_sigma_m2_trains_deepest": bool(l_max[-1] == deepest and deepest > 0),
+        "deepest_at_sigma_m2": at_deepest,
+        "largest_sigma_m2_deepest_alone": bool(at_deepest == [sigma_m2[-1]] and deepest > 0),
+        "deepest_censored": bool(deepest >= max(depths)),
         "mean_accuracy_by_sigma_m2": grid.mean(axis=0),
+        "sign_changed_fraction": float(np.mean([r["sign_changed_fraction"] for r in rows])),
+        "sign_changed_by_sigma_m2": _grid(rows, depths, sigma_m2, "sign_changed_fraction").mean(
+            axis=0
+        ),
     }
+    if surrogate == "deterministic":
+        keys = ["train_accuracy", "binary_accuracy", *[f"ensemble_{n}" for n in s["samples"]]]
+        summary["binary_counterparts"] = {k: float(np.mean([r[k] for r in rows])) for k in keys}
+    return summary
 
 
-def _draw(ax, summary, s, surrogate, kappa, title):
+def _panel_name(panel):
+    dataset, surrogate, sigma_b2 = panel
+    return f"{dataset}/{surrogate}/sigma_b2={sigma_b2:g}"
+
+
+def _draw(ax, summary, s, panel, kappa):
+    dataset, surrogate, sigma_b2 = panel
     fine = np.linspace(min(s["sigma_m2"]), max(s["sigma_m2"]), 200)
-    xi_fine = np.array([theory(surrogate, v, kappa).xi_c for v in fine])
+    xi_fine = np.array([theory(surrogate, v, kappa, sigma_b2).xi_c for v in fine])
     top = 2 * max(s["depths"])
     curves = [
         (f"{n:g} xi_c", fine, np.minimum(n * xi_fine, top), "w--" if n == 3 else "c:")
         for n in CURVES
     ]
+    label = f"kappa={kappa:.3g}" if surrogate == "deterministic" else "tanh neurons"
     return heatmap_figure(
         ax,
         s["depths"],
         s["sigma_m2"],
         summary["grid"],
         xlabel="sigma_m2",
-        title=title,
+        title=f"{dataset}: {surrogate} ({label}), sigma_b2={sigma_b2:g}",
         curves=curves,
     )
 
 
 def _binary_figure(rows_by_panel, s):
-    """Stamatescu et al. 2019, Fig. 2 bottom: surrogate, deterministic binary, 5 and 100 stochastic samples."""
+    """Stamatescu et al. 2019, Fig. 2 bottom: surrogate, deterministic binary, 5 and 100 stochastic
+    samples, after training."""
     panels = [(key, rows) for key, rows in rows_by_panel.items() if key[1] == "deterministic"]
     keys = ["train_accuracy", "binary_accuracy", *[f"ensemble_{n}" for n in s["samples"]]]
     names = [
@@ -251,34 +329,30 @@ def _binary_figure(rows_by_panel, s):
     ]
     fig, axes = new_figure(ncols=len(keys), nrows=len(panels))
     mesh = None
-    for i, ((dataset, _), rows) in enumerate(panels):
+    for i, (panel, rows) in enumerate(panels):
         for j, (key, name) in enumerate(zip(keys, names, strict=True)):
-            grid = _grid(rows, s["depths"], s["sigma_m2"], key)
             mesh = heatmap_figure(
                 axes[i, j],
                 s["depths"],
                 s["sigma_m2"],
-                grid,
+                _grid(rows, s["depths"], s["sigma_m2"], key),
                 xlabel="sigma_m2",
-                title=f"{dataset}: {name}",
+                title=f"{_panel_name(panel)}: {name}",
             )
     fig.colorbar(mesh, ax=axes, shrink=0.6, label="accuracy")
     return fig
 
 
-def _verdict(summaries, rows_by_panel, s, threshold, seconds):
+def _verdict(summaries, s, threshold, seconds):
     lines = [
-        "Stamatescu et al. (2019) Fig. 2: surrogate MLPs, sigma_b2 = 0, no BatchNorm/dropout, "
-        f"width {s['width']}, {s['epochs']} epochs of Adam (lr {s['learning_rate']:g}); "
-        "a cell is trained when its training accuracy reaches the panel's threshold "
-        + (
-            "(half-way from chance, 0.1, to the panel's best cell). "
-            if threshold is None
-            else f"{threshold:g} (chance 0.1). "
-        )
-        + "Paper: trainable region bounded by ~3 xi_c, sigma_m2 -> 1 trains deepest.",
+        "Stamatescu et al. (2019) Fig. 2: surrogate MLPs without BatchNorm/dropout, width "
+        f"{s['width']}, {s['updates']} updates of Adam (lr {s['learning_rate']:g}, batch "
+        f"{s['batch_size']}; paper: {PAPER_UPDATES} for the surrogates, {PAPER_BINARY_UPDATES} "
+        f"for the binary counterparts, Adam 2e-4); a cell is trained at training accuracy >= "
+        f"{threshold:g} (chance 0.1). Paper: trainable region bounded by ~3 xi_c, sigma_m2 -> 1 "
+        "trains deepest.",
     ]
-    for (dataset, surrogate), summary in summaries.items():
+    for panel, summary in summaries.items():
         l_max = ", ".join(
             f"{v:g}: {int(d)}"
             for v, d in zip(s["sigma_m2"], summary["max_trained_depth"], strict=True)
@@ -292,29 +366,66 @@ def _verdict(summaries, rows_by_panel, s, threshold, seconds):
             if math.isfinite(fitted)
             else "no column has its boundary inside the grid, so no multiple of xi_c is measured"
         )
-        deepest = "yes" if summary["largest_sigma_m2_trains_deepest"] else "no"
+        if summary["largest_sigma_m2_deepest_alone"]:
+            deepest = "yes"
+        elif s["sigma_m2"][-1] in summary["deepest_at_sigma_m2"]:
+            deepest = "tied"
+        else:
+            deepest = "no"
+        censored = " (at the grid's deepest L: censored)" if summary["deepest_censored"] else ""
+        flips = ", ".join(f"{100 * f:.0f} %" for f in summary["sign_changed_by_sigma_m2"])
         lines.append(
-            f"[{dataset}, {surrogate}] threshold {summary['threshold']:.2f}; "
-            f"deepest trained L per sigma_m2 ({l_max}); xi_c = ({xi}); "
+            f"[{_panel_name(panel)}] deepest trained L per sigma_m2 ({l_max}); xi_c = ({xi}); "
             f"{fitted_text}; agreement of trained cells with {agreement}; largest sigma_m2 trains "
-            f"deepest: {deepest} (deepest at sigma_m2 = {summary['deepest_at_sigma_m2']}); "
-            "mean accuracy per sigma_m2: "
+            f"deepest alone: {deepest} (deepest at sigma_m2 = {summary['deepest_at_sigma_m2']})"
+            f"{censored}; means whose sign changed in training, per sigma_m2: {flips}; mean "
+            "accuracy per sigma_m2: "
             + ", ".join(f"{a:.2f}" for a in summary["mean_accuracy_by_sigma_m2"])
             + "."
         )
-        if surrogate == "deterministic":
-            rows = rows_by_panel[(dataset, surrogate)]
-            keys = ["train_accuracy", "binary_accuracy", *[f"ensemble_{n}" for n in s["samples"]]]
-            means = {k: float(np.mean([r[k] for r in rows])) for k in keys}
+        if "binary_counterparts" in summary:
+            means = summary["binary_counterparts"]
             lines.append(
-                f"[{dataset}, binary counterparts] mean accuracy over the grid: surrogate "
-                f"{means['train_accuracy']:.2f}, deterministic binary {means['binary_accuracy']:.2f}, "
+                f"[{_panel_name(panel)}, binary counterparts after training] mean accuracy over "
+                f"the grid: surrogate {means['train_accuracy']:.2f}, deterministic binary "
+                f"{means['binary_accuracy']:.2f}, "
                 + ", ".join(f"{n} samples {means[f'ensemble_{n}']:.2f}" for n in s["samples"])
-                + " (Stamatescu et al. 2019: more samples approach the surrogate; a single deterministic binary "
-                "network resembles one sample)."
+                + " (Stamatescu et al. 2019: more samples approach the surrogate; a single "
+                "deterministic binary network resembles one sample)."
             )
     lines.append(f"({seconds:.0f} s)")
     return "\n".join(lines)
+
+
+def _headline(summaries, s, threshold):
+    panels = list(summaries.values())
+    three = [p["agreement"][PAPER_N] for p in panels]
+    six = [p["agreement"][6.0] for p in panels]
+    fitted = [p["fitted_n"] for p in panels if math.isfinite(p["fitted_n"])]
+    flips = [p["sign_changed_fraction"] for p in panels]
+    alone = sum(p["largest_sigma_m2_deepest_alone"] for p in panels)
+    return (
+        f"after {s['updates']} Adam updates at lr {s['learning_rate']:g} (paper: "
+        f"{PAPER_UPDATES}), trained (training accuracy >= {threshold:g}) agrees with L <= 3 xi_c "
+        f"in {100 * min(three):.0f}-{100 * max(three):.0f} % of cells over {len(panels)} panels "
+        f"(L <= 6 xi_c: {100 * min(six):.0f}-{100 * max(six):.0f} %); measured L_max / xi_c "
+        + (f"{min(fitted):.1f} to {max(fitted):.1f}" if fitted else "not measurable")
+        + f" (paper: ~3); sigma_m2 -> 1 trains deepest alone in {alone} of {len(panels)} panels; "
+        f"{100 * min(flips):.0f}-{100 * max(flips):.0f} % of the means changed sign in training"
+    )
+
+
+def _panels(s, dataset):
+    datasets = s["datasets"] if dataset is None else (dataset,)
+    for name in datasets:
+        if name not in DATASETS:
+            raise ValueError(f"dataset must be one of {list(DATASETS)}, got {name!r}")
+    for surrogate in s["surrogates"]:
+        if surrogate not in SURROGATES:
+            raise ValueError(f"surrogates must be drawn from {list(SURROGATES)}, got {surrogate!r}")
+    panels = [(d, g, 0.0) for d in datasets for g in s["surrogates"]]
+    panels += [(datasets[0], g, float(b)) for g, b in s["bias_panels"] if g in s["surrogates"]]
+    return panels
 
 
 def experiment(
@@ -324,56 +435,44 @@ def experiment(
     seed=0,
     progress_bar=True,
     kappa=TANH_KAPPA,
-    threshold=None,
+    threshold=0.5,
     **overrides,
 ) -> ExperimentResult:
     """Training accuracy of surrogate MLPs over depth x sigma_m2 against 3 xi_c and 6 xi_c
-    (Stamatescu et al. (2019), Fig. 2), and of the deterministic surrogate's binary counterparts.
+    (Stamatescu et al. (2019), Fig. 2), the fraction of means whose sign training changed, and
+    the deterministic surrogate's binary counterparts after training.
 
-    ``size``: "test" (seconds), "quick" (minutes) or "default" (under 20 minutes on 2 CPU cores);
-    ``dataset``: one of "digits", "mnist1d", "mnist" (needs ``data_path``), or None for the
-    size's datasets (default: digits and MNIST-1D); ``kappa``: of the deterministic surrogate's
-    phi = erf(kappa h); ``threshold``: the training accuracy of a trained cell, or None for
-    half-way from chance to the best cell of each panel (so that a harder dataset, e.g.
-    MNIST-1D within the small budget, is judged on its own scale); ``overrides``: any setting of
-    `SIZES` (e.g. ``depths=(5, 50)``).
+    ``size``: "test" (seconds), "quick" (a minute) or "default"; ``dataset``: one of "digits",
+    "mnist1d", "mnist" (needs ``data_path``), or None for the size's datasets (default: MNIST-1D
+    and digits); the panels are (dataset, surrogate, sigma_b2 = 0) plus the size's
+    ``bias_panels`` on the first dataset; ``kappa``: of the deterministic surrogate's phi =
+    erf(kappa h); ``threshold``: the training accuracy of a trained cell, in (0.1, 1);
+    ``overrides``: any setting of `SIZES` (e.g. ``depths=(5, 50)``).
 
     Example:
         >>> result = experiment(size="test", progress_bar=False)      # doctest: +SKIP
-        >>> result.summary["digits/deterministic"]["max_trained_depth"]  # doctest: +SKIP
+        >>> result.summary["digits/deterministic/sigma_b2=0"]["max_trained_depth"]  # doctest: +SKIP
     """
-    import tensorflow as tf
-
     s = pick_size(SIZES, size, overrides)
-    datasets = s["datasets"] if dataset is None else (dataset,)
-    for name in datasets:
-        if name not in DATASETS:
-            raise ValueError(f"dataset must be one of {list(DATASETS)}, got {name!r}")
-    for surrogate in s["surrogates"]:
-        if surrogate not in SURROGATES:
-            raise ValueError(f"surrogates must be drawn from {list(SURROGATES)}, got {surrogate!r}")
+    panels = _panels(s, dataset)
     theory("deterministic", 0.5, kappa)  # validates kappa
-    if threshold is not None and not CHANCE < float(threshold) < 1.0:
-        raise ValueError(f"threshold must be None or lie in (0.1, 1), got {threshold!r}")
+    if not CHANCE < float(threshold) < 1.0:
+        raise ValueError(f"threshold must lie in (0.1, 1), got {threshold!r}")
     timer = Timer()
-    tf.random.set_seed(seed)
-    total = len(datasets) * len(s["surrogates"]) * len(s["depths"]) * len(s["sigma_m2"])
-    bar = progress(total, "trainability", progress_bar)
-    rows_by_panel, summaries = {}, {}
-    fig, axes = new_figure(ncols=len(s["surrogates"]), nrows=len(datasets))
+    bar = progress(len(panels) * len(s["depths"]), "trainability", progress_bar)
+    rows_by_panel, summaries, data = {}, {}, {}
+    fig, axes = new_figure(ncols=len(panels))
     mesh = None
     try:
-        for i, name in enumerate(datasets):
-            data, _ = load_dataset(name, data_path, n_train=s["n_train"], seed=seed)
-            for j, surrogate in enumerate(s["surrogates"]):
-                rows = _train_grid(name, data, surrogate, s, kappa, seed, bar)
-                rows_by_panel[(name, surrogate)] = rows
-                summary = _panel_summary(rows, s, surrogate, kappa, threshold)
-                summaries[(name, surrogate)] = summary
-                label = f"kappa={kappa:.3g}" if surrogate == "deterministic" else "tanh neurons"
-                mesh = _draw(
-                    axes[i, j], summary, s, surrogate, kappa, f"{name}: {surrogate} ({label})"
+        for i, panel in enumerate(panels):
+            if panel[0] not in data:
+                data[panel[0]], _ = load_dataset(
+                    panel[0], data_path, n_train=s["n_train"], seed=seed
                 )
+            rows = _train_grid(panel, data[panel[0]], s, kappa, seed, bar)
+            rows_by_panel[panel] = rows
+            summaries[panel] = _panel_summary(rows, s, panel, kappa, threshold)
+            mesh = _draw(axes[0, i], summaries[panel], s, panel, kappa)
     finally:
         bar.close()
     fig.colorbar(mesh, ax=axes, shrink=0.6, label="training accuracy")
@@ -381,22 +480,25 @@ def experiment(
     if "deterministic" in s["surrogates"]:
         figures["binary"] = _binary_figure(rows_by_panel, s)
     rows = [row for panel in rows_by_panel.values() for row in panel]
-    verdict = _verdict(summaries, rows_by_panel, s, threshold, timer.seconds)
     summary = {
-        f"{d}/{g}": {k: v for k, v in value.items() if k != "grid"}
-        for (d, g), value in summaries.items()
+        "updates": s["updates"],
+        "paper_updates": PAPER_UPDATES,
+        "paper_binary_updates": PAPER_BINARY_UPDATES,
+        "threshold": threshold,
+        "sign_changed_fraction": float(np.mean([r["sign_changed_fraction"] for r in rows])),
+        "panels": {
+            _panel_name(p): {k: v for k, v in value.items() if k != "grid"}
+            for p, value in summaries.items()
+        },
     }
-    summary["threshold"] = threshold
-    panels = list(summaries.values())
-    fitted = [p["fitted_n"] for p in panels if math.isfinite(p["fitted_n"])]
-    headline = (
-        f"sigma_m2 -> 1 trains deepest in {sum(p['largest_sigma_m2_trains_deepest'] for p in panels)}"
-        f" of {len(panels)} panels (paper: yes); measured L_max / xi_c "
-        + (f"{min(fitted):.1f} to {max(fitted):.1f}" if fitted else "not measurable")
-        + " (paper: ~3)"
-    )
     return ExperimentResult(
-        "trainability", rows, figures, verdict, summary, timer.seconds, headline
+        "trainability",
+        rows,
+        figures,
+        _verdict(summaries, s, threshold, timer.seconds),
+        summary,
+        timer.seconds,
+        _headline(summaries, s, threshold),
     )
 
 

@@ -134,7 +134,7 @@ class SurrogateLayer(tf.keras.layers.Layer):
     def build(self, input_shape):
         input_shape = tf.TensorShape(input_shape)
         shape = self._kernel_shape(input_shape)
-        self.fan_in = fan_in(shape)
+        self.fan_in = self._kernel_fan_in(shape)
         self.kernel = self.add_weight(
             name="kernel",
             shape=shape,
@@ -144,12 +144,22 @@ class SurrogateLayer(tf.keras.layers.Layer):
         )
         self.bias = (
             self.add_weight(
-                name="bias", shape=(shape[-1],), initializer=self.bias_initializer, trainable=True
+                name="bias",
+                shape=self._bias_shape(shape),
+                initializer=self.bias_initializer,
+                trainable=True,
             )
             if self.use_bias
             else None
         )
         super().build(input_shape)
+
+    def _kernel_fan_in(self, shape):
+        """N, the number of inputs each output unit sums (a geometry may say otherwise)."""
+        return fan_in(shape)
+
+    def _bias_shape(self, shape):
+        return (shape[-1],)
 
     @property
     def means(self):

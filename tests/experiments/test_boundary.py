@@ -16,3 +16,11 @@ def test_boundary_against_n_xi_c():
     # L <= 6 xi: 18 -> depths 10 (col 0); 12 -> 10 (col 1); inf -> all (col 2)
     assert found["agreement"] == pytest.approx(10 / 12)
     assert np.isnan(boundaries.boundary([1, 2], [[0.0], [0.0]], [1.0], 0.5)["fitted_n"])
+
+
+def test_boundary_is_monotone_in_depth():
+    """A cell that trains beyond a failed shallower one does not move the boundary."""
+    acc = np.array([[0.9, 0.1], [0.2, 0.9], [0.9, 0.9]])
+    np.testing.assert_array_equal(boundaries.trainable_depths([5, 10, 20], acc, 0.5), [5, 0])
+    with pytest.raises(ValueError, match="ascending"):
+        boundaries.trainable_depths([10, 5], acc[:2], 0.5)

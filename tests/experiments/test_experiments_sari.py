@@ -35,14 +35,27 @@ def test_files_and_table_structure(run, capsys):
     assert {r["norm"] for r in rows} == set(sari.NORMS)
     for r in rows:
         assert 0.0 <= float(r["best_test_accuracy"]) <= 1.0
+        assert int(r["updates"]) == s["updates"] and int(r["paper_updates"]) == sari.PAPER_UPDATES
+        assert 0.0 <= float(r["sign_changed_fraction"]) <= 1.0
 
 
-def test_no_norm_and_centring_only_train_worse_than_batchnorm_and_fixed_scale(run):
-    """Sari et al. 2019, Table 2: "No BatchNorm" and "Centred Only" do not converge; BatchNorm and the fixed
-    scale do. Seeded; mean over seeds, margin 0.1 (measured: 0.16, 0.29 vs 0.58, 0.79)."""
+def test_every_initial_variance_flips_binary_weights(run):
+    """The flip budget: under BatchNorm every initialisation of Table 1 changes the sign of some
+    binary weights (measured at --quick: 8 % Glorot, 12 % at variance 1e-3)."""
+    rows = list(csv.DictReader(open(run / "sari_init.csv")))
+    for r in rows:
+        if r["table"] == "table1":
+            assert float(r["sign_changed_fraction"]) > 0.02, r
+
+
+def test_no_norm_and_centring_only_train_worse_than_batchnorm_and_fixed_scales(run):
+    """Sari et al. 2019, Table 2: "No BatchNorm" and "Centred Only" do not converge; BatchNorm and
+    the fixed and Glorot scales do. Seeded; mean over seeds, margin 0.1 (measured: 0.13, 0.34 vs
+    0.79, 0.77, 0.81)."""
     rows = list(csv.DictReader(open(run / "sari_init.csv")))
     acc = {
         norm: np.mean([float(r["best_test_accuracy"]) for r in rows if r["norm"] == norm])
         for norm in sari.NORMS
     }
-    assert max(acc["none"], acc["centred"]) + 0.1 < min(acc["batchnorm"], acc["centred_fixed"])
+    good = min(acc["batchnorm"], acc["centred_fixed"], acc["centred_glorot"])
+    assert max(acc["none"], acc["centred"]) + 0.1 < good

@@ -25,9 +25,13 @@ def test_depth_structure(depth_result):
     assert len(depth_result.rows) == panels * len(s["depths"]) * len(s["sigma_w2"])
     for row in depth_result.rows:
         assert set(row) >= {"depth", "sigma_w2", "train_accuracy", "xi_c", "keep_rate"}
-        assert row["steps"] == s["steps"]
-    assert "L_max / xi_c" in depth_result.verdict
-    assert depth_result.headline.startswith("measured trainable depth L_max / xi_c = ")
+        assert row["updates"] == s["steps"]
+        assert row["paper_updates"] == schoenholz.PAPER_UPDATES == 300
+    assert "L_max / xi_c" in depth_result.verdict and "chaotic side" in depth_result.verdict
+    summary = depth_result.summary
+    assert summary["updates"] == s["steps"] and summary["max_depth"] == max(s["depths"])
+    assert {"ratio_ordered", "ratio_chaotic"} <= set(summary)
+    assert depth_result.headline.startswith(f"after {s['steps']} rmsprop updates at lr ")
     assert set(depth_result.figures) == {"heatmap"}
 
 

@@ -6,7 +6,12 @@ import tensorflow as tf
 
 import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
 from bnn_init.experiments.loop import train
-from bnn_init.experiments.stacked import StackedDense, stacked_mlp
+from bnn_init.experiments.stacked import (
+    StackedDense,
+    stacked_mlp,
+    stacked_surrogate_mlp,
+    unstacked_network,
+)
 from bnn_init.quantizers import HardTanh
 
 
@@ -77,3 +82,43 @@ def test_bad_parameters_are_named():
         stacked_mlp(2, 4, 3, 2, [1.0], dropout_layers="odd")
     with pytest.raises(ValueError, match="dropout_rate must lie in"):
         stacked_mlp(2, 4, 3, 2, [1.0], dropout_rate=1.0)
+
+
+@pytest.mark.parametrize("kind", ["deterministic", "lrt"])
+def test_stacked_surrogates_compute_each_network_as_the_surrogate_layers(kind):
+    """Network k of `stacked_surrogate_mlp` is `surrogate_mlp` with kernel[k] and bias[k]
+    (means of three different sigma_m2, non-zero biases; inference mode: the field's mean)."""
+    from bnn_init.initializers import BinaryMeans
+    from bnn_init.nets import surrogate_mlp
+
+    x, _ = _data(n=7, n_in=20)
+    stacked = stacked_surrogate_mlp(kind, 4, 16, 20, 10, 3, **_kappa(kind))
+    layers = [layer for layer in stacked.layers if hasattr(layer, "networks")]
+    for i, layer in enumerate(layers):
+        kernels = [
+            BinaryMeans(v, seed=10 * i + k)(layer.kernel.shape[1:])
+            for k, v in enumerate([0.1, 0.5, 0.99])
+        ]
+        layer.kernel.assign(tf.stack(kernels))
+        layer.bias.assign(tf.random.stateless_normal(layer.bias.shape, (i, 0)) * 0.1)
+    out = stacked(x, training=False).numpy()
+    single = surrogate_mlp(kind, 4, 16, 20, 10, **_kappa(kind)).model
+    for k in range(3):
+        expected = unstacked_network(stacked, k, single)(x, training=False).numpy()
+        np.testing.assert_allclose(out[:, k], expected, rtol=1e-4, atol=1e-5)
+
+
+def _kappa(kind):
+    return {"kappa": 0.886} if kind == "deterministic" else {}
+
+
+def test_readout_batchnorm_normalises_the_logits_of_each_network():
+    """BinaryNet's last layer: with ``readout_batchnorm`` the +-1 readout's logits have zero
+    mean and unit variance per network and class over the batch (training mode)."""
+    x, _ = _data(n=256, n_in=12)
+    model = stacked_mlp(
+        2, 64, 12, 4, [1.0, 2.0], quantizer="ste_sign", batchnorm=True, readout_batchnorm=True
+    )
+    logits = model(x, training=True).numpy()
+    np.testing.assert_allclose(logits.mean(axis=0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(logits.std(axis=0), 1.0, atol=1e-2)

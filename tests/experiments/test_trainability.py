@@ -28,6 +28,9 @@ def test_cli_writes_heatmaps_csv_and_verdict(tmp_path, capsys):
     for row in rows:
         sigma_m2 = float(row["sigma_m2"])
         assert 0.0 <= float(row["train_accuracy"]) <= 1.0
+        assert int(row["updates"]) == settings["updates"]
+        assert int(row["paper_updates"]) == trainability.PAPER_UPDATES == 4690
+        assert 0.0 <= float(row["sign_changed_fraction"]) <= 1.0
         if row["surrogate"] == "deterministic":
             want = DeterministicSurrogate(sigma_m2, 0.0, trainability.TANH_KAPPA).xi_c
             for key in ("binary_accuracy", "ensemble_5", "ensemble_20"):
@@ -38,7 +41,8 @@ def test_cli_writes_heatmaps_csv_and_verdict(tmp_path, capsys):
     shallow = [float(r["train_accuracy"]) for r in rows if r["depth"] == "3"]
     assert max(shallow) > 0.25  # a 3-layer surrogate learns within the test budget (chance 0.1)
     out = capsys.readouterr().out
-    assert "[digits, deterministic]" in out and "[digits, lrt]" in out and "3 xi_c" in out
+    assert "[digits/deterministic/sigma_b2=0]" in out and "[digits/lrt/sigma_b2=0]" in out
+    assert "3 xi_c" in out and "binary counterparts after training" in out
 
 
 def test_parser_and_bad_settings():
@@ -58,5 +62,7 @@ def test_parser_and_bad_settings():
         trainability.experiment(size="test", surrogates=("sign",), progress_bar=False)
     with pytest.raises(ValueError, match="kappa"):
         trainability.experiment(size="test", kappa=-1.0, progress_bar=False)
+    with pytest.raises(ValueError, match="threshold"):
+        trainability.experiment(size="test", threshold=0.05, progress_bar=False)
     with pytest.raises(ValueError, match="unknown setting"):
         trainability.experiment(size="test", width_multiplier=2, progress_bar=False)
