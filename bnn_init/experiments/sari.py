@@ -26,6 +26,8 @@ and max as Table 2.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from bnn_init.primitives import Timer, new_figure, pick_size, progress
@@ -189,7 +191,7 @@ def experiment(
         if norm != "batchnorm" or ABLATION_VARIANCE not in s["inits"]
     ]
     bar = progress(len(configs) * s["seeds"], "sari-init", progress_bar)
-    every = max(1, s["updates"] // s["records"])
+    every = math.ceil(s["updates"] / s["records"])
     rows = []
     try:
         for table, norm, init in configs:

@@ -73,12 +73,15 @@ PAPER_UPDATES = 10 * math.ceil(30_000 / 64)
 PAPER_BINARY_UPDATES = 5 * math.ceil(30_000 / 64)
 
 DEFAULT_SIZE = dict(
-    surrogates=("deterministic", "lrt"),
-    datasets=("mnist1d", "digits"),
-    bias_panels=(("deterministic", 1e-3),),  # (surrogate, sigma_b2) on the first dataset
-    depths=(1, 2, 3, 4, 6, 8, 11, 15, 20, 30, 45, 70),
+    panels=(  # (dataset, surrogate, sigma_b2)
+        ("mnist1d", "deterministic", 0.0),
+        ("mnist1d", "lrt", 0.0),
+        ("mnist1d", "deterministic", 1e-3),
+        ("digits", "deterministic", 0.0),
+    ),
+    depths=(1, 2, 3, 5, 8, 12, 20, 35, 70),  # fine where 3 xi_c < 10 (sigma_m2 <= 0.7)
     sigma_m2=(0.1, 0.3, 0.5, 0.7, 0.9, 0.99),
-    width=128,
+    width=64,
     updates=PAPER_BINARY_UPDATES,  # the paper's for the binary counterparts, half of the top's
     n_train=None,  # all 4,000 MNIST-1D training examples (1,347 digits)
     batch_size=64,
@@ -89,8 +92,7 @@ DEFAULT_SIZE = dict(
 SIZES = {
     "test": dict(
         DEFAULT_SIZE,
-        datasets=("digits",),
-        bias_panels=(),
+        panels=(("digits", "deterministic", 0.0), ("digits", "lrt", 0.0)),
         depths=(3, 12),
         sigma_m2=(0.1, 0.99),
         width=32,
@@ -103,7 +105,7 @@ SIZES = {
     ),
     "quick": dict(
         DEFAULT_SIZE,
-        datasets=("digits",),
+        panels=(("digits", "deterministic", 0.0), ("digits", "deterministic", 1e-3)),
         depths=(2, 5, 15, 30),
         sigma_m2=(0.1, 0.5, 0.9, 0.99),
         width=64,
@@ -415,16 +417,23 @@ def _headline(summaries, s, threshold):
     )
 
 
-def _panels(s, dataset):
-    datasets = s["datasets"] if dataset is None else (dataset,)
-    for name in datasets:
-        if name not in DATASETS:
-            raise ValueError(f"dataset must be one of {list(DATASETS)}, got {name!r}")
-    for surrogate in s["surrogates"]:
+def _panels(s, dataset, surrogates):
+    """The size's (dataset, surrogate, sigma_b2) panels, on ``dataset`` only when given (each
+    distinct (surrogate, sigma_b2) once), of ``surrogates`` only when given."""
+    if dataset is not None and dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {list(DATASETS)}, got {dataset!r}")
+    for surrogate in surrogates or ():
         if surrogate not in SURROGATES:
             raise ValueError(f"surrogates must be drawn from {list(SURROGATES)}, got {surrogate!r}")
-    panels = [(d, g, 0.0) for d in datasets for g in s["surrogates"]]
-    panels += [(datasets[0], g, float(b)) for g, b in s["bias_panels"] if g in s["surrogates"]]
+    panels = []
+    for name, surrogate, sigma_b2 in s["panels"]:
+        panel = (dataset or name, surrogate, float(sigma_b2))
+        if panel[0] not in DATASETS:
+            raise ValueError(f"panels: dataset must be one of {list(DATASETS)}, got {panel[0]!r}")
+        if panel not in panels and (not surrogates or surrogate in surrogates):
+            panels.append(panel)
+    if not panels:
+        raise ValueError(f"no panel of the size trains the surrogates {list(surrogates)}")
     return panels
 
 
@@ -436,6 +445,7 @@ def experiment(
     progress_bar=True,
     kappa=TANH_KAPPA,
     threshold=0.5,
+    surrogates=None,
     **overrides,
 ) -> ExperimentResult:
     """Training accuracy of surrogate MLPs over depth x sigma_m2 against 3 xi_c and 6 xi_c
@@ -443,9 +453,10 @@ def experiment(
     the deterministic surrogate's binary counterparts after training.
 
     ``size``: "test" (seconds), "quick" (a minute) or "default"; ``dataset``: one of "digits",
-    "mnist1d", "mnist" (needs ``data_path``), or None for the size's datasets (default: MNIST-1D
-    and digits); the panels are (dataset, surrogate, sigma_b2 = 0) plus the size's
-    ``bias_panels`` on the first dataset; ``kappa``: of the deterministic surrogate's phi =
+    "mnist1d", "mnist" (needs ``data_path``) to run every panel of the size on it, or None for
+    the size's ``panels`` (default: MNIST-1D with both surrogates at sigma_b2 = 0 and the
+    deterministic one at sigma_b2 = 1e-3, digits with the deterministic one); ``surrogates``:
+    None, or the surrogates whose panels to run; ``kappa``: of the deterministic surrogate's phi =
     erf(kappa h); ``threshold``: the training accuracy of a trained cell, in (0.1, 1);
     ``overrides``: any setting of `SIZES` (e.g. ``depths=(5, 50)``).
 
@@ -454,7 +465,7 @@ def experiment(
         >>> result.summary["digits/deterministic/sigma_b2=0"]["max_trained_depth"]  # doctest: +SKIP
     """
     s = pick_size(SIZES, size, overrides)
-    panels = _panels(s, dataset)
+    panels = _panels(s, dataset, surrogates)
     theory("deterministic", 0.5, kappa)  # validates kappa
     if not CHANCE < float(threshold) < 1.0:
         raise ValueError(f"threshold must lie in (0.1, 1), got {threshold!r}")
@@ -477,7 +488,7 @@ def experiment(
         bar.close()
     fig.colorbar(mesh, ax=axes, shrink=0.6, label="training accuracy")
     figures = {"heatmap": fig}
-    if "deterministic" in s["surrogates"]:
+    if any(surrogate == "deterministic" for _, surrogate, _ in panels):
         figures["binary"] = _binary_figure(rows_by_panel, s)
     rows = [row for panel in rows_by_panel.values() for row in panel]
     summary = {
@@ -537,7 +548,6 @@ def run(args) -> int:
     """Run `experiment` from parsed ``args``; write CSV, PNGs and the verdict into ``args.out``."""
     check_data_options(args)
     out = output_folder(args.out)  # refused before minutes of work, not after
-    overrides = {"surrogates": tuple(args.surrogate)} if args.surrogate else {}
     result = experiment(
         size=args.size,
         dataset=args.dataset,
@@ -545,7 +555,7 @@ def run(args) -> int:
         seed=args.seed,
         progress_bar=not args.no_progress,
         kappa=args.kappa,
-        **overrides,
+        surrogates=tuple(args.surrogate) if args.surrogate else None,
     )
     paths = result.save(out)
     print(result.verdict)

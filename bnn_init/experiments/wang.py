@@ -189,7 +189,7 @@ def _train_table_network(data, s, *, case, seed, r=1.0, sigma_w2=None, optimizer
         batch_size=s["batch_size"],
         optimizer=_optimizer(optimizer, learning_rate),
         seed=seed,
-        eval_every=max(1, s["updates"] // s["records"]),
+        eval_every=math.ceil(s["updates"] / s["records"]),
     )
 
 
@@ -434,7 +434,7 @@ def _headline(summary):
 def _figure(summary, s, dataset):
     variants = list(summary["grid"])
     fig, axes = new_figure(ncols=len(variants) + 2)
-    every = max(1, s["updates"] // s["records"])
+    every = math.ceil(s["updates"] / s["records"])
     for ax, runs, title in (
         (axes[0, 0], summary["table1_history"], "Table 1 (Adam)"),
         (
