@@ -94,6 +94,8 @@ def main(argv=None) -> int:
     readme = args.readme.read_text()
     _split(readme)  # fail on missing markers before any training
     data = {} if args.dataset is None else {"dataset": args.dataset}
+    note = f", on {args.dataset}" if data else ""
+    header = HEADER.format(seed=args.seed, data=note)
     sections, records = {}, {}
     for name in args.only:
         print(f"== {name}", flush=True)
@@ -101,10 +103,9 @@ def main(argv=None) -> int:
         print(result.verdict, flush=True)
         sections[name] = section(name, result, args.size, args.out, args.readme.parent)
         records[name] = result.record()
-        update_summary(args.out / "summary.json", records)  # kept as each experiment ends
-    note = f", on {args.dataset}" if data else ""
-    header = HEADER.format(seed=args.seed, data=note)
-    args.readme.write_text(replace_results(readme, header, sections))
+        # written as each experiment ends, so that an interrupted run keeps what it measured
+        update_summary(args.out / "summary.json", records)
+        args.readme.write_text(replace_results(readme, header, sections))
     print(f"wrote the Results section of {args.readme} ({', '.join(sections)})")
     return 0
 
