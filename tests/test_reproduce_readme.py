@@ -29,7 +29,7 @@ def test_results_section_is_generated_between_the_markers(script, tmp_path):
     assert "old" not in text
     assert "### `schoenholz-gradients`" in text
     assert "`bnn-init reproduce schoenholz-gradients --size quick` (" in text
-    assert "min): fitted gradient depth scale / theory's xi_grad: median" in text
+    assert "min): in the untrained network (as the paper's Fig. 4), fitted gradient depth" in text
     assert "![schoenholz-gradients: schoenholz_gradients](res/schoenholz_gradients.png)" in text
     assert "measured / predicted depth scale: median" in text
     assert (tmp_path / "res" / "schoenholz_gradients.csv").exists()

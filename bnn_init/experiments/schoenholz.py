@@ -105,7 +105,7 @@ def _optimizer(name, learning_rate):
     raise ValueError(f"optimizer must be 'rmsprop' or 'sgd', got {name!r}")
 
 
-def _panel(data, depths, sigma_w2, keep_rate, s, optimizer, seed, bar):
+def _panel(data, s, *, depths, sigma_w2, keep_rate, optimizer, seed, bar):
     """Train the (depth, sigma_w2) grid of one keep rate; accuracy[depth, sigma_w2], its rows."""
     x, y = data
     _optimizer(optimizer, s["learning_rate"])  # a bad name fails before any training
@@ -196,7 +196,16 @@ def depth_experiment(
     fig, axes = new_figure(ncols=len(panels))
     try:
         for k, (rho, depths, sigma_w2) in enumerate(panels):
-            grid, xi, panel_rows = _panel(data, depths, sigma_w2, rho, s, optimizer, seed, bar)
+            grid, xi, panel_rows = _panel(
+                data,
+                s,
+                depths=depths,
+                sigma_w2=sigma_w2,
+                keep_rate=rho,
+                optimizer=optimizer,
+                seed=seed,
+                bar=bar,
+            )
             rows += panel_rows
             found = boundary(depths, grid, xi, threshold, n=PAPER_N)
             l_max, n_fit, agreement = (
@@ -421,7 +430,8 @@ def gradient_experiment(
     result.verdict = _gradient_verdict(summary, s, dataset)
     measurable = sum(p["measurable"] for p in summary["points"])
     result.headline = (
-        f"fitted gradient depth scale / theory's xi_grad: median {summary['median_ratio']:.2f} over "
+        "in the untrained network (as the paper's Fig. 4), fitted gradient depth scale / "
+        f"theory's xi_grad: median {summary['median_ratio']:.2f} over "
         f"{measurable} sigma_w2 from ordered to chaotic (vanishing vs exploding: "
         f"{'as predicted' if summary['signs_agree'] else 'NOT as predicted'})"
     )

@@ -106,9 +106,9 @@ SIZES = {
     "quick": dict(
         DEFAULT_SIZE,
         panels=(("digits", "deterministic", 0.0), ("digits", "deterministic", 1e-3)),
-        depths=(2, 5, 15, 30),
+        depths=(2, 6, 20),
         sigma_m2=(0.1, 0.5, 0.9, 0.99),
-        width=64,
+        width=32,
         updates=300,
         learning_rate=1e-3,
         n_eval=300,

@@ -66,3 +66,34 @@ def test_parser_and_bad_settings():
         trainability.experiment(size="test", threshold=0.05, progress_bar=False)
     with pytest.raises(ValueError, match="unknown setting"):
         trainability.experiment(size="test", width_multiplier=2, progress_bar=False)
+
+
+@pytest.fixture(scope="module")
+def quick():
+    return trainability.experiment(size="quick", progress_bar=False)
+
+
+@pytest.mark.slow  # the quick grids: the slow tier
+def test_quick_counts_updates_and_sign_changes_per_panel(quick):
+    s = trainability.SIZES["quick"]
+    assert quick.summary["updates"] == s["updates"]
+    assert quick.summary["paper_updates"] == 4690 and quick.summary["paper_binary_updates"] == 2345
+    assert set(quick.summary["panels"]) == {
+        "digits/deterministic/sigma_b2=0",
+        "digits/deterministic/sigma_b2=0.001",
+    }
+    for panel in quick.summary["panels"].values():
+        assert 0.0 <= panel["sign_changed_fraction"] <= 1.0
+        assert set(panel["agreement"]) == {3.0, 6.0}
+    assert quick.headline.startswith(f"after {s['updates']} Adam updates at lr ")
+    assert "agrees with L <= 3 xi_c" in quick.headline
+
+
+@pytest.mark.slow  # the quick grids: the slow tier
+def test_quick_critical_means_train_deeper_than_ordered_ones(quick):
+    """Stamatescu et al. 2019, Fig. 2: sigma_m2 -> 1 trains deeper than the ordered sigma_m2 =
+    0.1 (xi_c = 0.43), in both bias panels."""
+    for panel in quick.summary["panels"].values():
+        sigma_m2 = trainability.SIZES["quick"]["sigma_m2"]
+        depth = dict(zip(sigma_m2, panel["max_trained_depth"], strict=True))
+        assert depth[0.99] > depth[0.1]
