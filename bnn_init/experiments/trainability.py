@@ -106,9 +106,9 @@ SIZES = {
     "quick": dict(
         DEFAULT_SIZE,
         panels=(("digits", "deterministic", 0.0), ("digits", "deterministic", 1e-3)),
-        depths=(2, 6, 20),
+        depths=(2, 8),
         sigma_m2=(0.1, 0.5, 0.9, 0.99),
-        width=32,
+        width=64,
         updates=300,
         learning_rate=1e-3,
         n_eval=300,
