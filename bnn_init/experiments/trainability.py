@@ -123,9 +123,8 @@ def theory(surrogate, sigma_m2, kappa=TANH_KAPPA, sigma_b2=0.0):
 
 
 class _Trainer:
-    """One stacked model per (surrogate, depth): the K = len(sigma_m2) networks of a grid row
-    trained side by side (`bnn_init.experiments.stacked.stacked_surrogate_mlp`), re-initialised
-    for every panel (tracing a deep model costs seconds; re-initialising costs nothing)."""
+    """One stacked model per (panel, depth): the K = len(sigma_m2) networks of a grid row
+    trained side by side (`bnn_init.experiments.stacked.stacked_surrogate_mlp`)."""
 
     def __init__(self, surrogate, depth, settings, n_inputs, kappa):
         import tensorflow as tf
