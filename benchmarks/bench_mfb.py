@@ -10,7 +10,13 @@ At the paper's MNIST size (785 x (301 x 10) x 10, 2.4 M weights) two more rows p
 ``MFBNetwork.fit`` against the memory-bandwidth limit of one pass over the weights per sample:
 the samples/s of an XLA loop that reads and writes the fields once per step (their size, their
 dtype) on the same machine in the same run; ratio = fraction of that limit; target >= 250
-samples/s."""
+samples/s.
+
+A last row trains the paper's 10 teacher-student trials of one size side by side
+(`fit_side_by_side`) against one after the other: samples learnt per second, ratio = speed-up.
+
+Every rate is the best of ``REPEATS`` timed runs (neighbours on the machine make single runs
+vary by +-30 %)."""
 
 import bnn_init  # noqa: F401  (sets up tf-keras before TensorFlow is imported)
 
@@ -20,9 +26,12 @@ import numpy as np
 import tensorflow as tf
 
 from bnn_init.training.backprop import BackPropNetwork
-from bnn_init.training.mfb import MFBNetwork
+from bnn_init.datasets import teacher_student
+from bnn_init.training import MFBNetwork, fit_side_by_side
 
 from . import row
+
+REPEATS = 3
 
 # (name, D, K, O, samples timed for MFB, steps timed for Keras)
 ARCHITECTURES = (
@@ -38,13 +47,35 @@ def _data(d, o, n, rng):
     return x, labels
 
 
+def _best_rate(work, n):
+    """Items per second of ``work()`` (which handles ``n`` items), best of `REPEATS` runs."""
+    seconds = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        work()
+        seconds.append(time.perf_counter() - start)
+    return n / min(seconds)
+
+
 def mfb_rate(d, k, o, n, rng, dtype="float64"):
     x, y = _data(d, o, n, rng)
     net = MFBNetwork(d, k, o, seed=0, dtype=dtype)
     net.fit(x[:10], y[:10], verbose=0, chunk_size=1000)  # compile
-    start = time.perf_counter()
-    net.fit(x, y, verbose=0, chunk_size=1000)
-    return n / (time.perf_counter() - start)
+    return _best_rate(lambda: net.fit(x, y, verbose=0, chunk_size=1000), n)
+
+
+def side_by_side_speedup(m=21, trials=10, n=5_000):
+    """Samples learnt per second by ``trials`` MFB networks M x (M x 1) x 1 (n samples each),
+    side by side and one after the other."""
+    streams = [teacher_student(m, n, seed=t, teacher_seed=t) for t in range(trials)]
+    nets = [MFBNetwork(m, m, 1, seed=t) for t in range(trials)]
+    fit_side_by_side(nets, [(x[:10], y[:10]) for x, y in streams])  # compile both programs
+    nets[0].fit(*streams[0], verbose=0)
+    together = _best_rate(lambda: fit_side_by_side(nets, streams), n * trials)
+    alone = _best_rate(
+        lambda: [net.fit(*s, verbose=0) for net, s in zip(nets, streams, strict=True)], n * trials
+    )
+    return together, alone
 
 
 def keras_rate(d, k, o, n, rng):
@@ -53,9 +84,7 @@ def keras_rate(d, k, o, n, rng):
     model = BackPropNetwork(d, k, o, seed=0).to_keras()
     model.compile(optimizer=tf.keras.optimizers.SGD(0.01), loss="mse")
     model.fit(x[:20], targets[:20], batch_size=1, epochs=1, verbose=0)  # trace and warm up
-    start = time.perf_counter()
-    model.fit(x, targets, batch_size=1, epochs=1, verbose=0)
-    return n / (time.perf_counter() - start)
+    return _best_rate(lambda: model.fit(x, targets, batch_size=1, epochs=1, verbose=0), n)
 
 
 def bandwidth_limit(d, k, o, dtype, steps=50):
@@ -69,9 +98,7 @@ def bandwidth_limit(d, k, o, dtype, steps=50):
         return tf.while_loop(lambda i, *_: i < steps, step, (0, h1, h2))[1:]
 
     passes(h1, h2)[0].numpy()  # compile
-    start = time.perf_counter()
-    passes(h1, h2)[0].numpy()
-    return steps / (time.perf_counter() - start)
+    return _best_rate(lambda: passes(h1, h2)[0].numpy(), steps)
 
 
 def run():
@@ -100,6 +127,15 @@ def run():
             round(rate / limit, 3),
             ">= 250 samples/s",
         )
+    together, alone = side_by_side_speedup()
+    yield row(
+        "mfb_fit_side_by_side_10_trials_teacher_student_21x(21x1)x1",
+        round(together, 1),
+        "samples/s",
+        round(alone, 1),
+        round(together / alone, 2),
+        "> 1",
+    )
 
 
 if __name__ == "__main__":

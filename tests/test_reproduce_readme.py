@@ -2,6 +2,8 @@
 
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,3 +68,24 @@ def test_missing_markers_fail_before_training(script, tmp_path):
     readme.write_text("# no markers\n")
     with pytest.raises(ValueError, match="results:start"):
         script.main(["--size", "quick", "--only", "sari-init", "--readme", str(readme)])
+
+
+@pytest.mark.slow
+def test_two_experiments_at_a_time_write_both_sections_and_summaries(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\n<!-- results:start -->\nold\n<!-- results:end -->\n")
+    names = ["schoenholz-gradients", "mfb-teacher-student"]
+    argv = ["--size", "quick", "--only", *names, "--jobs", "2", "--out", str(tmp_path / "res")]
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), *argv, "--readme", str(readme)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = readme.read_text()
+    assert "2 experiment(s) at a time with 1 TensorFlow thread(s) each (" in text
+    assert text.index("### `schoenholz-gradients`") < text.index("### `mfb-teacher-student`")
+    summary = json.loads((tmp_path / "res" / "summary.json").read_text())
+    assert set(summary) == set(names)
+    assert summary["mfb-teacher-student"]["updates"] == 5_000

@@ -33,8 +33,14 @@ def binary_kernel_signs(model, layers=None) -> list[np.ndarray]:
     return [np.where(np.asarray(layer.kernel) >= 0, 1, -1).astype(np.int8) for layer in layers]
 
 
-def sign_changed_fraction(before, after) -> float:
+def sign_changed_fraction(before, after, *, stacked=False):
     """Fraction of all weights of the kernels ``before`` and ``after`` (`binary_kernel_signs`)
-    whose sign differs."""
-    changed = sum(int(np.sum(b != a)) for b, a in zip(before, after, strict=True))
-    return changed / sum(b.size for b in before)
+    whose sign differs: a float, or with ``stacked`` (kernels that hold K networks along their
+    first axis, `bnn_init.experiments.stacked`) an array of K fractions, one per network."""
+    if not stacked:
+        changed = sum(int(np.sum(b != a)) for b, a in zip(before, after, strict=True))
+        return changed / sum(b.size for b in before)
+    changed = sum(
+        np.sum(b != a, axis=tuple(range(1, b.ndim))) for b, a in zip(before, after, strict=True)
+    )
+    return changed / sum(b[0].size for b in before)

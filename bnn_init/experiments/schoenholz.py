@@ -106,7 +106,8 @@ def _optimizer(name, learning_rate):
 
 
 def _panel(data, s, *, depths, sigma_w2, keep_rate, optimizer, seed, bar):
-    """Train the (depth, sigma_w2) grid of one keep rate; accuracy[depth, sigma_w2], its rows."""
+    """Train the (depth, sigma_w2) grid of one keep rate; return accuracy[depth, sigma_w2], the
+    mean-field theory of its columns (`ContinuousNet`) and the rows."""
     x, y = data
     _optimizer(optimizer, s["learning_rate"])  # a bad name fails before any training
     accuracy, loss = train_depth_grid(
@@ -147,7 +148,7 @@ def _panel(data, s, *, depths, sigma_w2, keep_rate, optimizer, seed, bar):
         for i, depth in enumerate(depths)
         for j, w2 in enumerate(sigma_w2)
     ]
-    return accuracy, theory.xi_c, rows
+    return accuracy, theory, rows
 
 
 def depth_experiment(
@@ -196,7 +197,7 @@ def depth_experiment(
     fig, axes = new_figure(ncols=len(panels))
     try:
         for k, (rho, depths, sigma_w2) in enumerate(panels):
-            grid, xi, panel_rows = _panel(
+            grid, theory, panel_rows = _panel(
                 data,
                 s,
                 depths=depths,
@@ -207,6 +208,7 @@ def depth_experiment(
                 bar=bar,
             )
             rows += panel_rows
+            xi = theory.xi_c
             found = boundary(depths, grid, xi, threshold, n=PAPER_N)
             l_max, n_fit, agreement = (
                 found[key] for key in ("max_trained_depth", "fitted_n", "agreement")
@@ -233,7 +235,7 @@ def depth_experiment(
             axes[0, k].plot(
                 sigma_w2, np.where(l_max > 0, l_max, np.nan), "g^", ms=5, label="measured L_max"
             )
-            sides = _sides(l_max, xi, sigma_w2, rho, max(depths))
+            sides = _sides(l_max, theory, max(depths))
             summary["panels"][f"rho={rho:g}"] = {
                 "keep_rate": rho,
                 "sigma_w2": list(sigma_w2),
@@ -265,12 +267,11 @@ def depth_experiment(
     return result
 
 
-def _sides(l_max, xi, sigma_w2, keep_rate, max_depth):
+def _sides(l_max, theory, max_depth):
     """Median L_max / xi_c over the columns whose boundary lies inside the grid, on the ordered
-    (chi_1 < 1) and the chaotic (chi_1 > 1) side separately (NaN where no column has one)."""
-    chi1 = ContinuousNet(
-        phi="tanh", sigma_w2=np.asarray(sigma_w2), sigma_b2=SIGMA_B2, dropout_rate=1.0 - keep_rate
-    ).chi1
+    (chi_1 < 1) and the chaotic (chi_1 > 1) side separately (NaN where no column has one);
+    ``theory`` is the columns' `ContinuousNet`."""
+    xi, chi1 = theory.xi_c, theory.chi1
     inside = (l_max > 0) & (l_max < max_depth) & np.isfinite(xi)
     out = {}
     for side, mask in (("ordered", chi1 < 1.0), ("chaotic", chi1 > 1.0)):

@@ -57,8 +57,9 @@ from bnn_init.theory.activations import TANH_KAPPA
 
 from .boundary import boundary
 from .data import DATASETS, load_dataset
+from .flips import binary_kernel_signs, sign_changed_fraction
 from .heatmap import heatmap_figure
-from .loop import accuracy
+from .loop import accuracy, train
 from .result import ExperimentResult
 
 __all__ = ["SIZES", "SURROGATES", "add_parser", "experiment", "run"]
@@ -122,96 +123,38 @@ def theory(surrogate, sigma_m2, kappa=TANH_KAPPA, sigma_b2=0.0):
     return surrogate_theory(surrogate, sigma_m2=sigma_m2, sigma_b2=sigma_b2, kappa=kappa)
 
 
-class _Trainer:
-    """One stacked model per (panel, depth): the K = len(sigma_m2) networks of a grid row
-    trained side by side (`bnn_init.experiments.stacked.stacked_surrogate_mlp`)."""
+def _stacked_model(surrogate, depth, s, n_inputs, kappa, sigma_b2, seed):
+    """The K = len(sigma_m2) networks of one grid row as one stacked model
+    (`bnn_init.experiments.stacked.stacked_surrogate_mlp`), network k with means
+    BinaryMeans(sigma_m2[k]) (a fresh draw per layer) and biases N(0, sigma_b2); returns the model
+    and its surrogate layers."""
+    import tensorflow as tf
 
-    def __init__(self, surrogate, depth, settings, n_inputs, kappa):
-        import tensorflow as tf
+    from bnn_init.initializers import BinaryMeans
 
-        from .stacked import stacked_surrogate_mlp
+    from .stacked import stacked_surrogate_mlp
 
-        self.surrogate, self.depth, self.kappa = surrogate, depth, kappa
-        self.sigma_m2 = tuple(settings["sigma_m2"])
-        extra = {"kappa": kappa} if surrogate == "deterministic" else {}
-        self.model = stacked_surrogate_mlp(
-            surrogate, depth, settings["width"], n_inputs, 10, len(self.sigma_m2), **extra
-        )
-        self.layers = [layer for layer in self.model.layers if hasattr(layer, "networks")]
-        self.optimizer = tf.keras.optimizers.Adam(settings["learning_rate"])
-        self.optimizer.build(self.model.trainable_variables)
-        model, optimizer, variables = self.model, self.optimizer, self.model.trainable_variables
-
-        # XLA fuses the deterministic surrogate's elementwise work (about 3x faster on CPU); the
-        # LRT's random numbers are slower under XLA on CPU.
-        @tf.function(jit_compile=surrogate == "deterministic", reduce_retracing=True)
-        def step(xb, yb):
-            with tf.GradientTape() as tape:
-                logits = model(xb, training=True)
-                labels = tf.broadcast_to(yb[:, None], tf.shape(logits)[:-1])
-                losses = tf.reduce_mean(
-                    tf.keras.losses.sparse_categorical_crossentropy(labels, logits, True), axis=0
-                )
-                total = tf.reduce_sum(losses)  # each network gets the gradient of its own loss
-            optimizer.apply_gradients(zip(tape.gradient(total, variables), variables, strict=True))
-            return losses
-
-        self.step = step
-
-    def initialise(self, sigma_b2, seed):
-        """Means BinaryMeans(sigma_m2[k]) for network k (a fresh draw per layer), biases
-        N(0, sigma_b2), fresh Adam state; return the signs of the means (the deterministic
-        binary network) per network and layer."""
-        import tensorflow as tf
-
-        from bnn_init.initializers import BinaryMeans
-
-        for index, layer in enumerate(self.layers):
-            shape = layer.kernel.shape[1:]
-            layer.kernel.assign(
-                tf.stack(
-                    [
-                        BinaryMeans(v, seed=seed * 1000 + 37 * index + k)(shape)
-                        for k, v in enumerate(self.sigma_m2)
-                    ]
-                )
-            )
-            noise = tf.random.stateless_normal(layer.bias.shape, (seed, 7_919 + index))
-            layer.bias.assign(noise * np.sqrt(sigma_b2))
-        for variable in self.optimizer.variables:
-            variable.assign(tf.zeros_like(variable))
-        return self.mean_signs()
-
-    def mean_signs(self):
-        """sign(M) of every layer, shape (K, ...) each."""
-        return [np.asarray(layer.kernel) >= 0 for layer in self.layers]
-
-    def train(self, data, updates, batch_size, seed):
-        """``updates`` mini-batch steps over shuffled passes; the mean loss per network over the
-        last pass' worth of steps (inf for a network whose loss turned non-finite)."""
-        x, y = data
-        rng = np.random.default_rng(seed)
-        per_pass = len(y) // batch_size
-        losses, order = [], rng.permutation(len(y))
-        for i in range(updates):
-            if i % per_pass == 0:
-                order = rng.permutation(len(y))
-            idx = order[(i % per_pass) * batch_size : (i % per_pass + 1) * batch_size]
-            losses.append(np.asarray(self.step(x[idx], y[idx])))
-        recent = np.array(losses[-per_pass:])
-        return np.where(np.all(np.isfinite(recent), axis=0), recent.mean(axis=0), np.inf)
-
-
-def _sign_changed(before, after):
-    """Per network k, the fraction of means whose sign changed between two `mean_signs`."""
-    changed = sum(
-        np.sum(b != a, axis=tuple(range(1, b.ndim))) for b, a in zip(before, after, strict=True)
+    extra = {"kappa": kappa} if surrogate == "deterministic" else {}
+    model = stacked_surrogate_mlp(
+        surrogate, depth, s["width"], n_inputs, 10, len(s["sigma_m2"]), **extra
     )
-    return changed / sum(b[0].size for b in before)
+    layers = [layer for layer in model.layers if hasattr(layer, "networks")]
+    for index, layer in enumerate(layers):
+        shape = layer.kernel.shape[1:]
+        means = [
+            BinaryMeans(v, seed=seed * 1000 + 37 * index + k)(shape)
+            for k, v in enumerate(s["sigma_m2"])
+        ]
+        layer.kernel.assign(tf.stack(means))
+        noise = tf.random.stateless_normal(layer.bias.shape, (seed, 7_919 + index))
+        layer.bias.assign(noise * np.sqrt(sigma_b2))
+    return model, layers
 
 
 def _train_grid(panel, data, s, kappa, seed, bar):
     """Train every (depth, sigma_m2) cell of one panel = (dataset, surrogate, sigma_b2)."""
+    import tensorflow as tf
+
     from bnn_init.layers import ensemble_accuracy, to_binary
 
     from .stacked import unstacked_network
@@ -221,11 +164,23 @@ def _train_grid(panel, data, s, kappa, seed, bar):
     rows = []
     for depth in s["depths"]:
         timer = Timer()
-        trainer = _Trainer(surrogate, depth, s, data[0].shape[1], kappa)
-        before = trainer.initialise(sigma_b2, seed)
-        losses = trainer.train(data, s["updates"], s["batch_size"], seed)
-        changed = _sign_changed(before, trainer.mean_signs())
-        accuracies = accuracy(trainer.model, *data)
+        tf.keras.utils.set_random_seed(seed * 1_000_003 + depth)  # the LRT's noise
+        model, layers = _stacked_model(surrogate, depth, s, data[0].shape[1], kappa, sigma_b2, seed)
+        before = binary_kernel_signs(model, layers)
+        # XLA fuses the deterministic surrogate's elementwise work (about 3x faster on CPU); the
+        # LRT's random numbers are slower under XLA on CPU. The last record's loss is the mean
+        # over the last quarter of the updates.
+        final = train(
+            model,
+            data,
+            steps=s["updates"],
+            batch_size=s["batch_size"],
+            optimizer=tf.keras.optimizers.Adam(s["learning_rate"]),
+            seed=seed,
+            eval_every=max(1, s["updates"] // 4),
+            jit_compile=surrogate == "deterministic",
+        )[-1]
+        changed = sign_changed_fraction(before, binary_kernel_signs(model, layers), stacked=True)
         single = surrogate_mlp(surrogate, depth, s["width"], data[0].shape[1], 10, kappa=kappa)
         for k, sigma_m2 in enumerate(s["sigma_m2"]):
             row = dict(
@@ -239,12 +194,12 @@ def _train_grid(panel, data, s, kappa, seed, bar):
                 updates=s["updates"],
                 paper_updates=PAPER_UPDATES,
                 learning_rate=s["learning_rate"],
-                loss=losses[k],
-                train_accuracy=accuracies[k],
+                loss=final["loss"][k],
+                train_accuracy=final["train_accuracy"][k],
                 sign_changed_fraction=changed[k],
             )
             if surrogate == "deterministic":  # its binary counterparts, after training
-                network = unstacked_network(trainer.model, k, single.model)
+                network = unstacked_network(model, k, single.model)
                 row["binary_accuracy"] = accuracy(to_binary(network), x_eval, y_eval)
                 for n in s["samples"]:
                     row[f"ensemble_{n}"] = ensemble_accuracy(network, x_eval, y_eval, n, seed=seed)

@@ -431,38 +431,34 @@ def _headline(summary):
     return line
 
 
+def _plot_runs(ax, every, runs, style="o-", name=None):
+    """Training accuracy per record of each run ``{label: accuracies}`` (``every`` updates
+    apart), run k in colour Ck; ``name`` (an optimiser) is added to the labels."""
+    for k, (label, accs) in enumerate(runs.items()):
+        steps = every * np.arange(1, len(accs) + 1)
+        text = label if name is None else f"{label}, {name}"
+        ax.plot(steps, accs, style, ms=3, color=f"C{k}", label=text)
+
+
+def _label_history_axes(ax, title, s, summary):
+    ax.axhline(CHANCE, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel(f"updates (paper: {summary['paper_updates']})")
+    ax.set_ylabel("training accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"{title}: width {s['width']}, depth {s['depth']}", fontsize=8)
+    ax.legend(fontsize=5)
+
+
 def _figure(summary, s, dataset):
     variants = list(summary["grid"])
     fig, axes = new_figure(ncols=len(variants) + 2)
     every = math.ceil(s["updates"] / s["records"])
-    for ax, runs, title in (
-        (axes[0, 0], summary["table1_history"], "Table 1 (Adam)"),
-        (
-            axes[0, 1],
-            None,
-            f"Table 2: Adam (solid), SGD lr {summary['sgd_learning_rate']:g} (dashed)",
-        ),
-    ):
-        if runs is not None:
-            for label, accs in runs.items():
-                ax.plot(every * np.arange(1, len(accs) + 1), accs, "o-", ms=3, label=label)
-        else:
-            for name, style in (("adam", "o-"), ("sgd", "s--")):
-                for k, (label, accs) in enumerate(summary["table2"][name].items()):
-                    ax.plot(
-                        every * np.arange(1, len(accs) + 1),
-                        accs,
-                        style,
-                        ms=3,
-                        color=f"C{k}",
-                        label=f"{label}, {name}",
-                    )
-        ax.axhline(CHANCE, color="grey", lw=0.8, ls=":")
-        ax.set_xlabel(f"updates (paper: {summary['paper_updates']})")
-        ax.set_ylabel("training accuracy")
-        ax.set_ylim(0, 1.02)
-        ax.set_title(f"{title}: width {s['width']}, depth {s['depth']}", fontsize=8)
-        ax.legend(fontsize=5)
+    _plot_runs(axes[0, 0], every, summary["table1_history"])
+    _label_history_axes(axes[0, 0], "Table 1 (Adam)", s, summary)
+    for name, style in (("adam", "o-"), ("sgd", "s--")):
+        _plot_runs(axes[0, 1], every, summary["table2"][name], style, name)
+    title = f"Table 2: Adam (solid), SGD lr {summary['sgd_learning_rate']:g} (dashed)"
+    _label_history_axes(axes[0, 1], title, s, summary)
     w2 = np.asarray(s["grid_sigma_w2"], float)
     fine = np.geomspace(w2.min(), w2.max(), 300)
     mesh = None

@@ -12,7 +12,7 @@ Example::
     >>> model = net.to_keras()  # Larq model of the MAP binary network
 """
 
-from .backprop import BackPropNetwork, learning_rate_scan
+from .backprop import BackPropNetwork, best_by_validation, learning_rate_scan
 from .experiments import (
     best_errors,
     plot_teacher_student,
@@ -21,12 +21,15 @@ from .experiments import (
 )
 from .mfb import MFBNetwork
 from .mfb_update import bayes_update_step
+from .online import fit_side_by_side
 
 __all__ = [
     "BackPropNetwork",
     "MFBNetwork",
     "bayes_update_step",
+    "best_by_validation",
     "best_errors",
+    "fit_side_by_side",
     "learning_rate_scan",
     "plot_teacher_student",
     "real_data_comparison",

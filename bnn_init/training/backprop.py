@@ -32,7 +32,7 @@ from .converging import (
     uniform_weights,
 )
 from .mfb_update import online_errors
-from .online import OnlineTrainer
+from .online import OnlineTrainer, fit_side_by_side
 
 
 def _lecun(u):
@@ -41,29 +41,38 @@ def _lecun(u):
 
 
 def _sgd_step(w1, w2, x, y, lr):
-    """One gradient step of eqs. 30-31 on one sample; returns (w1, w2, v2 before the step)."""
-    v1, ds1 = _lecun(tf.linalg.matvec(w1, x))  # (O, K)
-    v2, ds2 = _lecun(tf.reduce_sum(w2 * v1, axis=-1))  # (O,)
+    """One gradient step of eqs. 30-31 for T networks at once, each on its own sample: ``w1``
+    (T, O, K, D), ``w2`` (T, O, K), ``x`` (T, D), ``y`` (T, O), learning rates ``lr`` (T,).
+    Returns (w1, w2, v2 before the step)."""
+    v1, ds1 = _lecun(tf.linalg.matvec(w1, x[:, None, :]))  # (T, O, K)
+    v2, ds2 = _lecun(tf.reduce_sum(w2 * v1, axis=-1))  # (T, O)
     d2 = (v2 - y) * ds2
-    w1_next = w1 - lr * (d2[:, None] * w2 * ds1)[..., None] * x
-    w2_next = w2 - lr * d2[:, None] * v1
+    w1_next = (
+        w1 - lr[:, None, None, None] * (d2[..., None] * w2 * ds1)[..., None] * x[:, None, None, :]
+    )
+    w2_next = w2 - lr[:, None, None] * d2[..., None] * v1
     return w1_next, w2_next, v2
 
 
 @tf.function(jit_compile=True)
-def _run_chunk(w1, w2, xs, ys, n, lr):
+def _run_chunk(state, hyperparameters, xs, ys, n):
+    """Eqs. 30-31 applied sample after sample to T networks side by side (``state = (w1, w2)``,
+    ``hyperparameters = (learning_rate,)`` of shape (T,), xs (chunk, T, D), ys (chunk, T, O));
+    returns the new state and ``{"error": (chunk, T)}``, each sample's error before its step."""
+    (w1, w2), (lr,) = state, hyperparameters
     size = tf.shape(xs)[0]
     errors = tf.TensorArray(tf.float32, size=size)
 
     def body(i, w1, w2, errors):
         w1, w2, v2 = _sgd_step(w1, w2, xs[i], ys[i], lr)
-        return i + 1, w1, w2, errors.write(i, online_errors(v2[None, :], ys[i][None, :])[0])
+        return i + 1, w1, w2, errors.write(i, online_errors(v2, ys[i]))
 
     i, w1, w2, errors = tf.while_loop(lambda i, *_: i < n, body, (tf.constant(0), w1, w2, errors))
+    zeros = tf.zeros(tf.shape(xs)[1:2], tf.float32)
     _, errors = tf.while_loop(
-        lambda j, _: j < size, lambda j, e: (j + 1, e.write(j, 0.0)), (i, errors)
+        lambda j, _: j < size, lambda j, e: (j + 1, e.write(j, zeros)), (i, errors)
     )
-    return w1, w2, errors.stack()
+    return (w1, w2), {"error": errors.stack()}
 
 
 class BackPropNetwork(OnlineTrainer):
@@ -97,14 +106,19 @@ class BackPropNetwork(OnlineTrainer):
         self.history = None
         self.training_curve_ = None
 
-    def _learn_chunk(self, xs, ys, n):
-        w1, w2, errors = _run_chunk(self.w1, self.w2, xs, ys, np.int32(n), self.learning_rate)
-        self.w1, self.w2 = w1.numpy(), w2.numpy()
-        if not (np.all(np.isfinite(self.w1)) and np.all(np.isfinite(self.w2))):
-            raise FloatingPointError(
-                f"BackProp diverged with learning_rate={self.learning_rate!r}; use a smaller one"
-            )
-        return {"error": errors.numpy()}
+    # --- what OnlineTrainer trains -----------------------------------------------------------
+    _run_chunk = staticmethod(_run_chunk)
+
+    @property
+    def _state(self):
+        return self.w1, self.w2
+
+    def _set_state(self, state):
+        self.w1, self.w2 = state
+
+    @property
+    def _hyperparameters(self):
+        return {"learning_rate": self.learning_rate}
 
     def predict(self, x):
         """Output ``v2`` of the real network (eq. 27), shape (n, O)."""
@@ -133,23 +147,37 @@ class BackPropNetwork(OnlineTrainer):
 def learning_rate_scan(
     x, y, x_val, y_val, hidden_per_output, outputs, learning_rates, *, epochs=1, seed=None
 ):
-    """Train one ``BackPropNetwork`` per learning rate and keep the one with the lowest
-    validation error (Soudry & Meir 2013, sec. 5: "we select the learning rate eta by a parameter scan").
-    Rates that diverge are skipped. Returns ``(best_network, {rate: validation_error})``."""
+    """Train one ``BackPropNetwork`` per learning rate, side by side on the same data
+    (`fit_side_by_side`), and keep the one with the lowest validation error (Soudry & Meir 2013,
+    sec. 5: "we select the learning rate eta by a parameter scan"). Rates that diverge are
+    skipped. Returns ``(best_network, {rate: validation_error})``."""
+    networks = [
+        BackPropNetwork(x.shape[1], hidden_per_output, outputs, rate, seed=seed)
+        for rate in _rates(learning_rates)
+    ]
+    fit_side_by_side(networks, [(x, y)] * len(networks), epochs=epochs)
+    return best_by_validation(networks, x_val, y_val)
+
+
+def _rates(learning_rates):
     rates = [float(r) for r in learning_rates]
     if not rates:
         raise ValueError("learning_rates must hold at least one rate, got an empty sequence")
-    scores, best, best_error = {}, None, np.inf
     for rate in rates:
-        net = BackPropNetwork(x.shape[1], hidden_per_output, outputs, rate, seed=seed)
-        try:
-            net.fit(x, y, epochs=epochs, verbose=0)
-        except FloatingPointError:
-            scores[rate] = float("nan")
-            continue
-        scores[rate] = net.evaluate(x_val, y_val)["error"]
-        if scores[rate] < best_error:
-            best, best_error = net, scores[rate]
-    if best is None:
-        raise FloatingPointError(f"BackProp diverged for every learning rate in {rates}")
-    return best, scores
+        if not np.isfinite(rate) or rate <= 0:
+            raise ValueError(f"learning_rates must lie in (0, inf), got {rate!r}")
+    return rates
+
+
+def best_by_validation(networks, x_val, y_val):
+    """Of trained ``BackPropNetwork``s, the one with the lowest validation error, skipping those
+    that diverged: ``(best_network, {learning_rate: validation_error})`` (NaN for a diverged
+    one). Raises ``FloatingPointError`` when every network diverged."""
+    scores = {
+        net.learning_rate: float("nan") if net.diverged else net.evaluate(x_val, y_val)["error"]
+        for net in networks
+    }
+    finite = [net for net in networks if not net.diverged]
+    if not finite:
+        raise FloatingPointError(f"BackProp diverged for every learning rate in {list(scores)}")
+    return min(finite, key=lambda net: scores[net.learning_rate]), scores

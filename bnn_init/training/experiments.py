@@ -6,7 +6,6 @@ the teacher-student task, Fig. 2A (`plot_teacher_student`)."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,8 +14,9 @@ from .. import datasets
 from ..experiments.data import load_dataset
 from ..experiments.result import ExperimentResult
 from ..primitives import Timer, check_integer, new_figure, pick_size, progress
-from .backprop import learning_rate_scan
+from .backprop import BackPropNetwork, best_by_validation
 from .mfb import MFBNetwork
+from .online import fit_side_by_side
 
 PAPER_SIZES = (3, 5, 7, 9, 21, 31, 51, 101)
 LEARNING_RATE_GRID = (0.1, 0.03, 0.01, 0.003, 0.001)
@@ -62,53 +62,59 @@ class Run:
     seed: int
 
 
-def _compare(run: Run, data, verbose):
-    """Train MFB and the BackProp baselines on ``data = (train, val, test)``; return the rows (one
-    per algorithm) and the learning curves ``{(task, trial, algorithm): (samples, error)}``."""
-    (x, y), (x_val, y_val), (x_test, y_test) = data
-    start = time.perf_counter()
-    mfb = MFBNetwork(x.shape[1], run.hidden_per_output, run.outputs, seed=run.seed)
-    mfb.fit(x, y, epochs=run.epochs, verbose=verbose)
-    mfb_errors = mfb.evaluate(x_test, y_test)
-    mfb_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    bp, _ = learning_rate_scan(
-        x,
-        y,
-        x_val,
-        y_val,
-        run.hidden_per_output,
-        run.outputs,
-        run.learning_rates,
-        epochs=run.epochs,
-        seed=run.seed,
-    )
-    bp_errors = bp.evaluate(x_test, y_test)
-    bp_seconds = time.perf_counter() - start
-    rows = [
-        {
-            "task": run.task,
-            "size": run.size,
-            "trial": run.trial,
-            "algorithm": algorithm,
-            "test_error": error,
-            "learning_rate": rate,
-            "seconds": seconds,
-        }
-        for algorithm, error, seconds, rate in (
-            ("MFB", mfb_errors["error"], mfb_seconds, None),
-            ("PMFB", mfb_errors["pmfb_error"], mfb_seconds, None),
-            ("BackProp", bp_errors["error"], bp_seconds, bp.learning_rate),
-            ("Clipped BackProp", bp_errors["clipped_error"], bp_seconds, bp.learning_rate),
-        )
+def _compare(runs, datas):
+    """Train MFB and the BackProp baselines for every run of ``runs`` (one architecture, passes
+    and learning-rate grid) on its ``(train, val, test)`` of ``datas``, all runs side by side
+    (`fit_side_by_side`); return the rows (one per run and algorithm; ``seconds`` is the run's
+    share of the side-by-side training) and the learning curves
+    ``{(task, trial, algorithm): (samples, error)}``."""
+    first, rates = runs[0], runs[0].learning_rates
+    trains = [train for train, _, _ in datas]
+    timer = Timer()
+    mfbs = [
+        MFBNetwork(x.shape[1], run.hidden_per_output, run.outputs, seed=run.seed)
+        for run, (x, _) in zip(runs, trains, strict=True)
     ]
-    curves = {
-        (run.task, run.trial, algorithm): (
-            np.asarray(net.training_curve_.samples),
-            np.asarray(net.training_curve_.values["error"]),
-        )
-        for algorithm, net in (("MFB", mfb), ("BackProp", bp))
-    }
+    fit_side_by_side(mfbs, trains, epochs=first.epochs)
+    mfb_errors = [net.evaluate(*test) for net, (_, _, test) in zip(mfbs, datas, strict=True)]
+    mfb_seconds = timer.seconds / len(runs)
+    timer = Timer()
+    candidates = [
+        BackPropNetwork(x.shape[1], run.hidden_per_output, run.outputs, rate, seed=run.seed)
+        for run, (x, _) in zip(runs, trains, strict=True)
+        for rate in rates
+    ]
+    fit_side_by_side(candidates, [train for train in trains for _ in rates], epochs=first.epochs)
+    bps = [
+        best_by_validation(candidates[i * len(rates) : (i + 1) * len(rates)], *val)[0]
+        for i, (_, val, _) in enumerate(datas)
+    ]
+    bp_seconds = timer.seconds / len(runs)
+    rows, curves = [], {}
+    for run, mfb, errors, bp, (_, _, test) in zip(runs, mfbs, mfb_errors, bps, datas, strict=True):
+        bp_errors = bp.evaluate(*test)
+        rows += [
+            {
+                "task": run.task,
+                "size": run.size,
+                "trial": run.trial,
+                "algorithm": algorithm,
+                "test_error": error,
+                "learning_rate": rate,
+                "seconds": seconds,
+            }
+            for algorithm, error, seconds, rate in (
+                ("MFB", errors["error"], mfb_seconds, None),
+                ("PMFB", errors["pmfb_error"], mfb_seconds, None),
+                ("BackProp", bp_errors["error"], bp_seconds, bp.learning_rate),
+                ("Clipped BackProp", bp_errors["clipped_error"], bp_seconds, bp.learning_rate),
+            )
+        ]
+        for algorithm, net in (("MFB", mfb), ("BackProp", bp)):
+            curves[(run.task, run.trial, algorithm)] = (
+                np.asarray(net.training_curve_.samples),
+                np.asarray(net.training_curve_.values["error"]),
+            )
     return rows, curves
 
 
@@ -131,7 +137,6 @@ def teacher_student_comparison(
     learning_rates=LEARNING_RATE_GRID,
     n_val=2_000,
     seed=0,
-    verbose=0,
     progress_bar=False,
     **overrides,
 ) -> ExperimentResult:
@@ -161,20 +166,23 @@ def teacher_student_comparison(
         check_integer("sizes", M)
     timer = Timer()
     rows, curves = [], {}
-    bar = progress(len(s["sizes"]) * s["trials"], "mfb-teacher-student", progress_bar)
+    bar = progress(len(s["sizes"]), "mfb-teacher-student", progress_bar)
     for M in s["sizes"]:
+        bar.set_postfix_str(f"M={M}, {s['trials']} trials side by side")
+        runs, datas = [], []
         for trial in range(s["trials"]):
-            bar.set_postfix_str(f"M={M}, trial {trial + 1}")
             teacher_seed = int(np.random.default_rng([seed, M, trial]).integers(2**31))
-            data = [
-                datasets.teacher_student(M, n, seed=teacher_seed + i, teacher_seed=teacher_seed)
-                for i, n in enumerate((s["n_train"], n_val, s["n_test"]), start=1)
-            ]
-            run = Run(f"M={M}", M, trial, M, 1, 1, tuple(learning_rates), trial + seed)
-            new_rows, new_curves = _compare(run, data, verbose)
-            rows += new_rows
-            curves.update(new_curves)
-            bar.update()
+            datas.append(
+                [
+                    datasets.teacher_student(M, n, seed=teacher_seed + i, teacher_seed=teacher_seed)
+                    for i, n in enumerate((s["n_train"], n_val, s["n_test"]), start=1)
+                ]
+            )
+            runs.append(Run(f"M={M}", M, trial, M, 1, 1, tuple(learning_rates), trial + seed))
+        new_rows, new_curves = _compare(runs, datas)
+        rows += new_rows
+        curves.update(new_curves)
+        bar.update()
     bar.close()
     verdict = (
         f"Teacher-student test error (%), best of {s['trials']} trial(s), "
@@ -211,7 +219,6 @@ def real_data_comparison(
     learning_rates=(0.01, 0.003, 0.001),
     seed=0,
     mnist_path=None,
-    verbose=0,
 ):
     """MFB, PMFB, BackProp and clipped BackProp on a real dataset with the converging
     ``D x (K x 10) x 10`` network (Soudry & Meir 2013, sec. 5 uses K = 301 on MNIST, with 785 inputs). Both
@@ -224,7 +231,7 @@ def real_data_comparison(
     run = Run(
         name, hidden_per_output, 0, hidden_per_output, 10, epochs, tuple(learning_rates), seed
     )
-    rows, _ = _compare(run, (train, val, test), verbose)
+    rows, _ = _compare([run], [(train, val, test)])
     summary = {"best": best_errors(rows)}
     return ExperimentResult(f"mfb_{name}", rows, {}, error_table(rows), summary, timer.seconds)
 

@@ -108,13 +108,22 @@ class MFBNetwork(OnlineTrainer):
         """The MAP binary weights ``W* = sign(h)`` (eq. 24; sign(0) = +1) as (w1, w2)."""
         return sign(self._h1.astype(np.float64)), sign(self._h2.astype(np.float64))
 
-    # --- training ----------------------------------------------------------------------------
-    def _learn_chunk(self, xs, ys, n):
-        h1, h2, mfb, pmfb = mfb_update.run_chunk(
-            self._h1, self._h2, xs.astype(self.dtype), ys.astype(self.dtype), np.int32(n)
-        )
-        self._h1, self._h2 = h1.numpy(), h2.numpy()
-        return {"error": mfb.numpy(), "pmfb_error": pmfb.numpy()}
+    # --- what OnlineTrainer trains -----------------------------------------------------------
+    @property
+    def _state(self):
+        return self._h1, self._h2
+
+    def _set_state(self, state):
+        self._h1, self._h2 = state
+
+    @property
+    def _hyperparameters(self):
+        return {}
+
+    @staticmethod
+    def _run_chunk(state, hyperparameters, xs, ys, n):
+        h1, h2, mfb, pmfb = mfb_update.run_chunk(*state, xs, ys, n)
+        return (h1, h2), {"error": mfb, "pmfb_error": pmfb}
 
     # --- prediction --------------------------------------------------------------------------
     def map_scores(self, x):
