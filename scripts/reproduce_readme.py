@@ -27,6 +27,7 @@ import os
 import re
 import sys
 import time
+import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -106,20 +107,25 @@ def _run_one(name, size, seed, data, out_dir, readme_dir):
     return name, section(name, result, size, out_dir, readme_dir), result.record(), result.verdict
 
 
-def _results(names, jobs, *args):
-    """Yield `_run_one` of every experiment of ``names`` as each ends, ``jobs`` at a time."""
+def _results(names, jobs, failed, *args):
+    """Yield `_run_one` of every experiment of ``names`` as each ends, ``jobs`` at a time; the
+    name of one that raises goes to ``failed`` (its traceback to stderr) and the others go on."""
     if jobs == 1:
         for name in names:
             print(f"== {name}", flush=True)
             yield _run_one(name, *args)
         return
-    context = multiprocessing.get_context("spawn")  # fresh TensorFlow, threads set below
+    context = multiprocessing.get_context("spawn")  # fresh TensorFlow, threads set in main
     with ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
         order = sorted(names, key=lambda n: LONGEST_FIRST.index(n) if n in LONGEST_FIRST else -1)
-        futures = [pool.submit(_run_one, name, *args) for name in order]
+        futures = {pool.submit(_run_one, name, *args): name for name in order}
         print(f"== {', '.join(order)}: {jobs} at a time", flush=True)
         for future in as_completed(futures):
-            yield future.result()
+            try:
+                yield future.result()
+            except Exception:  # noqa: BLE001  (reported; the other experiments still run)
+                traceback.print_exc()
+                failed.append(futures[future])
 
 
 def main(argv=None) -> int:
@@ -145,9 +151,9 @@ def main(argv=None) -> int:
     note = f", on {args.dataset}" if data else ""
     start = time.perf_counter()
     header = HEADER.format(seed=args.seed, data=note, jobs=jobs, threads=threads, total="")
-    sections, records = {}, {}
+    sections, records, failed = {}, {}, []
     for name, text, record, verdict in _results(
-        args.only, jobs, args.size, args.seed, data, args.out, args.readme.parent
+        args.only, jobs, failed, args.size, args.seed, data, args.out, args.readme.parent
     ):
         print(f"== {name} done\n{verdict}", flush=True)
         sections[name], records[name] = text, record
@@ -158,6 +164,9 @@ def main(argv=None) -> int:
     header = HEADER.format(seed=args.seed, data=note, jobs=jobs, threads=threads, total=total)
     args.readme.write_text(replace_results(readme, header, sections))
     print(f"wrote the Results section of {args.readme} ({', '.join(sections)})")
+    if failed:
+        print(f"failed: {', '.join(failed)} (tracebacks above)", file=sys.stderr)
+        return 1
     return 0
 
 

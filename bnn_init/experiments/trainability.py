@@ -52,7 +52,7 @@ from bnn_init.cli_support import (
     plain_help,
 )
 from bnn_init.nets import surrogate_mlp, surrogate_theory
-from bnn_init.primitives import Timer, new_figure, pick_size, progress
+from bnn_init.primitives import Timer, check_integer, new_figure, pick_size, progress
 from bnn_init.theory.activations import TANH_KAPPA
 
 from .boundary import boundary
@@ -80,7 +80,9 @@ DEFAULT_SIZE = dict(
         ("mnist1d", "deterministic", 1e-3),
         ("digits", "deterministic", 0.0),
     ),
-    depths=(1, 2, 3, 5, 8, 12, 20, 35, 70),  # fine where 3 xi_c < 10 (sigma_m2 <= 0.7)
+    # layers in all, the readout included (2 = one hidden layer); fine where 3 xi_c < 10
+    # (sigma_m2 <= 0.7)
+    depths=(2, 3, 5, 8, 12, 20, 35, 70),
     sigma_m2=(0.1, 0.3, 0.5, 0.7, 0.9, 0.99),
     width=64,
     updates=PAPER_BINARY_UPDATES,  # the paper's for the binary counterparts, half of the top's
@@ -371,6 +373,14 @@ def _headline(summaries, s, threshold):
     )
 
 
+def _check_depths(depths):
+    """Depths count layers, the readout included: ints >= 2 (one hidden layer), ascending."""
+    for depth in depths:
+        check_integer("depths", depth, low=2)
+    if list(depths) != sorted(set(depths)):
+        raise ValueError(f"depths must be strictly ascending, got {list(depths)}")
+
+
 def _panels(s, dataset, surrogates):
     """The size's (dataset, surrogate, sigma_b2) panels, on ``dataset`` only when given (each
     distinct (surrogate, sigma_b2) once), of ``surrogates`` only when given."""
@@ -420,6 +430,7 @@ def experiment(
     """
     s = pick_size(SIZES, size, overrides)
     panels = _panels(s, dataset, surrogates)
+    _check_depths(s["depths"])
     theory("deterministic", 0.5, kappa)  # validates kappa
     if not CHANCE < float(threshold) < 1.0:
         raise ValueError(f"threshold must lie in (0.1, 1), got {threshold!r}")

@@ -9,6 +9,7 @@ import pytest
 import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
 from bnn_init import cli
 from bnn_init.experiments import trainability
+from bnn_init.nets import surrogate_mlp
 from bnn_init.theory import DeterministicSurrogate, LRTSurrogate
 
 
@@ -66,6 +67,19 @@ def test_parser_and_bad_settings():
         trainability.experiment(size="test", threshold=0.05, progress_bar=False)
     with pytest.raises(ValueError, match="unknown setting"):
         trainability.experiment(size="test", width_multiplier=2, progress_bar=False)
+    with pytest.raises(ValueError, match="depths must be an integer >= 2"):
+        trainability.experiment(size="test", depths=(1, 3), progress_bar=False)
+    with pytest.raises(ValueError, match="ascending"):
+        trainability.experiment(size="test", depths=(5, 3), progress_bar=False)
+
+
+@pytest.mark.parametrize("size", sorted(trainability.SIZES))
+def test_every_size_has_depths_the_networks_can_be_built_at(size):
+    s = trainability.SIZES[size]
+    trainability._check_depths(s["depths"])  # before any training, not after the first panel
+    for depth in (min(s["depths"]), max(s["depths"])):
+        net = surrogate_mlp("deterministic", depth, s["width"], 40, 10)
+        assert len(net.model.layers) == depth  # one layer per depth, the readout included
 
 
 @pytest.fixture(scope="module")
