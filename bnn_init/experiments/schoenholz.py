@@ -51,12 +51,12 @@ DEFAULT_DEPTH_SIZE = dict(
     dropout_sigma_w2=(1.0, 1.25, 1.5, 1.76, 2.2, 3.0, 4.0),
 )
 DEPTH_SIZES = {
-    "quick": dict(
+    "quick": dict(  # 43 s on 2 cores
         DEFAULT_DEPTH_SIZE,
-        depths=(10, 25, 50),
+        depths=(10, 20, 50),
         sigma_w2=(0.6, 1.0, 1.4, 1.76, 2.5, 4.0),
         keep_rates=(0.94,),
-        steps=250,
+        steps=200,
         n_train=800,
         learning_rate=3e-4,
         dropout_depths=None,
