@@ -183,7 +183,8 @@ def _train_grid(panel, data, s, kappa, seed, bar):
             jit_compile=surrogate == "deterministic",
         )[-1]
         changed = sign_changed_fraction(before, binary_kernel_signs(model, layers), stacked=True)
-        single = surrogate_mlp(surrogate, depth, s["width"], data[0].shape[1], 10, kappa=kappa)
+        if surrogate == "deterministic":  # the template its binary counterparts are copied into
+            single = surrogate_mlp(surrogate, depth, s["width"], data[0].shape[1], 10, kappa=kappa)
         for k, sigma_m2 in enumerate(s["sigma_m2"]):
             row = dict(
                 dataset=dataset,
