@@ -113,3 +113,36 @@ def test_quick_near_critical_means_train_deeper_than_ordered_ones(quick):
         sigma_m2 = trainability.SIZES["quick"]["sigma_m2"]
         depth = dict(zip(sigma_m2, panel["max_trained_depth"], strict=True))
         assert depth[0.9] > depth[0.1]
+
+
+def test_every_dataset_has_a_threshold_between_chance_and_one():
+    assert set(trainability.THRESHOLDS) == set(trainability.DATASETS)
+    for value in trainability.THRESHOLDS.values():
+        assert trainability.CHANCE < value < 1.0
+    assert trainability._threshold(None, "mnist1d") == 0.2
+    assert trainability._threshold(0.6, "mnist1d") == 0.6
+
+
+def _summary(agreement, fitted, trained_cells, threshold=0.5):
+    return {
+        "threshold": threshold,
+        "trained_cells": trained_cells,
+        "agreement": {3.0: agreement, 6.0: agreement},
+        "fitted_n": fitted,
+        "largest_sigma_m2_deepest_alone": False,
+        "sign_changed_fraction": 0.01,
+    }
+
+
+def test_headline_names_a_panel_where_no_cell_trained_instead_of_its_agreement():
+    summaries = {
+        ("digits", "deterministic", 0.0): _summary(0.75, 13.2, 30),
+        ("mnist1d", "deterministic", 0.0): _summary(0.56, math.nan, 0, threshold=0.2),
+        ("mnist1d", "lrt", 0.0): _summary(0.8, 4.0, 20, threshold=0.2),
+    }
+    headline = trainability._headline(summaries, {"updates": 10, "learning_rate": 2e-4})
+    assert "digits (trained: accuracy >= 0.5): trained agrees with L <= 3 xi_c in 75 %" in headline
+    assert "measured L_max / xi_c 13.2 (paper: ~3)" in headline  # one value, not "13.2 to 13.2"
+    assert "mnist1d (trained: accuracy >= 0.2): trained agrees with L <= 3 xi_c in 80 %" in headline
+    assert "over 1 panel(s)" in headline and "no cell trained in 1 panel(s)" in headline
+    assert "56" not in headline  # the untrained panel's agreement is not reported
