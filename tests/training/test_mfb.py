@@ -14,6 +14,7 @@ from scipy.special import log_ndtr
 from bnn_init.datasets import teacher_student, teacher_weights
 from bnn_init.training.converging import uniform_weights
 from bnn_init.training.mfb import MFBNetwork
+from bnn_init.training import mfb_update
 from bnn_init.training.mfb_update import (
     EPS,
     bayes_update_step,
@@ -102,20 +103,42 @@ def _from_dicts(H, o, k, d):
     return h1, h2
 
 
-@pytest.mark.parametrize("scale", [0.3, 3.0])
-def test_update_step_equals_scalar_transcription_of_algorithm1(scale):
+@pytest.mark.parametrize("scale, nonzero", [(0.3, 6), (3.0, 6), (0.3, 2)])
+def test_update_step_equals_scalar_transcription_of_algorithm1(scale, nonzero):
+    """Dense inputs, and inputs with 2 of 6 nonzero (the update then visits those columns only)."""
     rng = np.random.default_rng(1)
     o, k, d = 3, 4, 6
     h1 = scale * rng.standard_normal((o, k, d))
     h2 = scale * rng.standard_normal((o, k))
     sets = _two_layer_sets(o, k, d)
     for _ in range(3):  # three consecutive samples
-        x = rng.standard_normal(d)
+        x = rng.standard_normal(d) * (rng.permutation(d) < nonzero)
         y = rng.choice([-1.0, 1.0], size=o)
         expected = _from_dicts(algorithm1_transcription(_to_dicts(h1, h2), x, y, sets), o, k, d)
         h1, h2 = bayes_update_step(h1, h2, x, y)
         np.testing.assert_allclose(h1, expected[0], rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(h2, expected[1], rtol=1e-10, atol=1e-12)
+
+
+def test_sparse_inputs_side_by_side_learn_what_every_column_learns():
+    """Three networks, each on its own stream with 5-30 % nonzero inputs (more than one block of
+    columns), a chunk with padding rows: visiting only the nonzero columns gives the fields of the
+    update over every column to 1e-12 and the same per-sample errors."""
+    rng = np.random.default_rng(4)
+    networks, o, k, d, chunk, n = 3, 3, 5, 300, 12, 9
+    h1 = rng.standard_normal((networks, o, k, d))
+    h2 = rng.standard_normal((networks, o, k))
+    share = rng.uniform(0.05, 0.3, size=(chunk, networks, 1))
+    xs = rng.standard_normal((chunk, networks, d)) * (rng.random((chunk, networks, d)) < share)
+    ys = rng.choice([-1.0, 1.0], size=(chunk, networks, o))
+    assert np.count_nonzero(xs, axis=-1).max() > mfb_update.SPARSE_BLOCK
+    sparse = mfb_update.run_chunk(h1, h2, xs, ys, n)
+    dense = mfb_update._dense_chunk(h1, h2, xs, ys, np.int32(n))
+    for got, want in zip(sparse[:2], dense[:2], strict=True):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    for got, want in zip(sparse[2:], dense[2:], strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert not np.allclose(sparse[0], h1)  # the fields did move
 
 
 def test_update_actually_moves_fields_towards_the_label():
