@@ -13,6 +13,15 @@ normalisation layer) trained with Adam at a fixed learning rate:
   the learning rate; so the default budget is a flip budget: ``updates x learning_rate`` at least
   2.5 times the largest half-width, and every row reports the fraction of binary kernel signs
   that changed in training (``sign_changed_fraction``). Sari et al. train 150 CIFAR-10 epochs.
+* Table 1 at scaled rates ("table1_scaled"): the ConstantVariance runs again, their binary
+  kernels trained by Adam at ``learning_rate * sqrt(v / 1e-3)``, a rate proportional to the
+  half-width (the base rate at v = 1e-3; the float layers and BatchNorm keep the base rate,
+  `BinaryKernelRate`). Behind BatchNorm a binary layer's output depends on its latent kernel only
+  through its signs, the straight-through gradient does not depend on the kernel's scale, and
+  Adam's step is proportional to its rate; so, apart from Adam's epsilon and the clip at
+  |w| <= 1, every variance then follows one trajectory in units of its half-width. If the
+  flip budget is what separates the variances in Table 1, this table's spread is that of the
+  seeds alone.
 * Table 2: BatchNorm vs no normalisation vs centring only vs centring with the fixed scale
   sqrt(fan_in) (`bnn_init.layers.CenteredScale`) vs centring divided by sqrt(fan_out) (Sari's
   "Glorot" column), kernels ``ConstantVariance(1e-3)``. Sari et al. find "no BatchNorm" and
@@ -50,6 +59,7 @@ NORM_LABELS = {
     "centred_glorot": "centring + Glorot scale",
 }
 ABLATION_VARIANCE = 1e-3
+UNSCALED = ("table1", "table2")  # the tables trained at one rate
 # Sari et al. 2019, Table 1 (best top-1 %, CIFAR-10) and Table 2 (ResNet-56, max / min over runs).
 PAPER_TABLE1 = {
     "VGG": {"glorot": 90.5, 0.1: 90.4, 0.01: 90.7, 1e-3: 90.6, 1e-4: 90.6},
@@ -79,12 +89,39 @@ DEFAULT_SIZE = dict(
     inits=INITS,
 )
 SIZES = {
-    # the tests run it: 12 trainings whose cost is mostly fixed (tracing), so few updates and filters
+    # the tests run it: 14 trainings whose cost is mostly fixed (tracing), so few updates and
+    # filters
     "quick": dict(
-        DEFAULT_SIZE, filters=(16, 32), updates=100, records=2, seeds=2, inits=("glorot", 1e-3)
+        DEFAULT_SIZE,
+        filters=(16, 32),
+        updates=100,
+        records=2,
+        seeds=2,
+        inits=(1e-3, 1e-4),
     ),
     "default": DEFAULT_SIZE,
 }
+
+
+class BinaryKernelRate:
+    """Adam at ``binary_rate`` for the binary kernels (Larq's variables of precision 1) and at
+    ``rate`` for every other variable; Adam treats each variable on its own, so at equal rates
+    this is one Adam."""
+
+    def __init__(self, binary_rate, rate):
+        import tensorflow as tf
+
+        self._binary = tf.keras.optimizers.Adam(binary_rate)
+        self._other = tf.keras.optimizers.Adam(rate)
+
+    def apply_gradients(self, grads_and_vars):
+        import larq as lq
+
+        pairs = list(grads_and_vars)
+        for optimizer, binary in ((self._binary, True), (self._other, False)):
+            chosen = [(g, v) for g, v in pairs if lq.optimizers.Bop.is_binary_variable(v) == binary]
+            if chosen:
+                optimizer.apply_gradients(chosen)
 
 
 def _norm_layer(norm, fan_out):
@@ -184,17 +221,23 @@ def experiment(
     (x, y), test = load_dataset(dataset, data_path, n_train=s["n_train"], seed=seed)
     shape = IMAGE_SHAPES[dataset]
     x, test = x.reshape((-1, *shape)), (test[0].reshape((-1, *shape)), test[1])
-    configs = [("table1", "batchnorm", init) for init in s["inits"]]
+    rate = s["learning_rate"]
+    configs = [("table1", "batchnorm", init, rate) for init in s["inits"]]
     configs += [  # Table 2's BatchNorm run is Table 1's at the same variance, when there is one
-        ("table2", norm, ABLATION_VARIANCE)
+        ("table2", norm, ABLATION_VARIANCE, rate)
         for norm in NORMS
         if norm != "batchnorm" or ABLATION_VARIANCE not in s["inits"]
+    ]
+    configs += [
+        ("table1_scaled", "batchnorm", init, rate * math.sqrt(init / ABLATION_VARIANCE))
+        for init in s["inits"]
+        if init != "glorot" and init != ABLATION_VARIANCE  # the latter is Table 1's own run
     ]
     bar = progress(len(configs) * s["seeds"], "sari-init", progress_bar)
     every = math.ceil(s["updates"] / s["records"])
     rows = []
     try:
-        for table, norm, init in configs:
+        for table, norm, init, learning_rate in configs:
             for rep in range(s["seeds"]):
                 run_seed = seed * 1_000 + rep
                 tf.keras.utils.set_random_seed(run_seed)
@@ -212,7 +255,7 @@ def experiment(
                     (x, y),
                     steps=s["updates"],
                     batch_size=s["batch_size"],
-                    optimizer=tf.keras.optimizers.Adam(s["learning_rate"]),
+                    optimizer=BinaryKernelRate(learning_rate, s["learning_rate"]),
                     seed=run_seed,
                     eval_every=every,
                     test=test,
@@ -229,6 +272,7 @@ def experiment(
                         "updates": hist[-1]["step"],
                         "paper_updates": PAPER_UPDATES,
                         "learning_rate": s["learning_rate"],
+                        "binary_kernel_learning_rate": learning_rate,
                         "sign_changed_fraction": sign_changed_fraction(
                             before, binary_kernel_signs(model)
                         ),
@@ -260,27 +304,41 @@ def _summary(rows):
             "sign_changed_fraction": float(np.mean([r["sign_changed_fraction"] for r in selected])),
         }
 
-    table1 = {
-        str(init): stats([r for r in rows if r["norm"] == "batchnorm" and r["init"] == init])
-        for init in dict.fromkeys(r["init"] for r in rows if r["table"] == "table1")
-    }
-    table2 = {
+    def batchnorm_runs(init, tables):
+        return [
+            r
+            for r in rows
+            if r["norm"] == "batchnorm" and r["init"] == init and r["table"] in tables
+        ]
+
+    inits = list(dict.fromkeys(r["init"] for r in rows if r["table"] == "table1"))
+    tables = {"table1": {str(init): stats(batchnorm_runs(init, UNSCALED)) for init in inits}}
+    scaled = [init for init in inits if batchnorm_runs(init, ("table1_scaled",))]
+    if scaled:  # at v = 1e-3 the scaled rate is the base rate: Table 1's own runs
+        tables["table1_scaled"] = {
+            str(ABLATION_VARIANCE): stats(batchnorm_runs(ABLATION_VARIANCE, UNSCALED)),
+            **{str(init): stats(batchnorm_runs(init, ("table1_scaled",))) for init in scaled},
+        }
+    tables["table2"] = {
         norm: stats([r for r in rows if r["norm"] == norm and r["init"] == ABLATION_VARIANCE])
         for norm in NORMS
     }
-    spread = [v["test_mean"] for v in table1.values()]
-    return {
-        "updates": rows[0]["updates"],
-        "paper_updates": PAPER_UPDATES,
-        "table1": table1,
-        "table1_spread": max(spread) - min(spread),
-        "table2": table2,
-    }
+    summary = {"updates": rows[0]["updates"], "paper_updates": PAPER_UPDATES, **tables}
+    for name in ("table1", "table1_scaled"):
+        if name in tables:
+            means = [v["test_mean"] for v in tables[name].values()]
+            summary[f"{name}_spread"] = max(means) - min(means)
+    return summary
 
 
 def _figure(summary, dataset):
-    fig, axes = new_figure(ncols=2)
-    tables = {name: summary[name] for name in ("table1", "table2")}
+    titles = {
+        "table1": "Table 1: BatchNorm, binary-kernel init",
+        "table1_scaled": "Table 1, binary kernels at lr ~ half-width",
+        "table2": f"Table 2: normalisation (ConstantVariance({ABLATION_VARIANCE:g}))",
+    }
+    tables = {name: summary[name] for name in titles if name in summary}
+    fig, axes = new_figure(ncols=len(tables))
     for ax, (name, table) in zip(axes[0], tables.items(), strict=True):
         labels = list(table)
         means = [table[k]["test_mean"] for k in labels]
@@ -307,12 +365,7 @@ def _figure(summary, dataset):
         )
         ax.set_xticks(range(len(labels)), labels, rotation=20, fontsize=7)
         ax.set_ylim(0, 1.02)
-        ax.set_title(
-            "Table 1: BatchNorm, binary-kernel init"
-            if name == "table1"
-            else f"Table 2: normalisation (ConstantVariance({ABLATION_VARIANCE:g}))",
-            fontsize=9,
-        )
+        ax.set_title(titles[name], fontsize=9)
         ax.legend(fontsize=6, loc="lower right")
     fig.suptitle(f"Sari et al. (2019) on {dataset}: binary conv net, min-max over seeds")
     return fig
@@ -326,26 +379,47 @@ def _headline(summary, learning_rate):
         f"{summary['paper_updates']}, 150 CIFAR-10 epochs), the best test accuracy spans "
         f"{100 * summary['table1_spread']:.1f} points over {len(t1)} initialisations with "
         f"BatchNorm (paper: 0.3-4.3 points), with {100 * min(flips):.0f}-{100 * max(flips):.0f} % "
-        "of binary kernel signs flipped; Table 2 (mean over seeds): "
+        "of binary kernel signs flipped; "
+        + _scaled_clause(summary)
+        + "Table 2 (mean over seeds): "
         + ", ".join(f"{NORM_LABELS[k]} {100 * t2[k]['test_mean']:.1f} %" for k in NORMS)
         + " (paper, ResNet-56 max: 88.8, 31.7, 31.7, 79.6, 80.3 %)"
     )
 
 
+def _scaled_clause(summary):
+    """The scaled-rate Table 1 for the headline, or nothing when it did not run."""
+    if "table1_scaled" not in summary:
+        return ""
+    flips = [v["sign_changed_fraction"] for v in summary["table1_scaled"].values()]
+    return (
+        "with the binary kernels' rate proportional to the half-width it spans "
+        f"{100 * summary['table1_scaled_spread']:.1f} points with "
+        f"{100 * min(flips):.0f}-{100 * max(flips):.0f} % flipped; "
+    )
+
+
 def _verdict(summary, dataset):
-    t1, t2 = summary["table1"], summary["table2"]
+    t2 = summary["table2"]
     lines = [
         f"sari-init ({dataset}), {summary['updates']} updates (paper: "
         f"{summary['paper_updates']}); best test accuracy %, min-max over seeds:"
     ]
-    cells = ", ".join(
-        f"{k}: {100 * v['test_mean']:.1f} ({100 * v['sign_changed_fraction']:.0f} % flipped)"
-        for k, v in t1.items()
-    )
-    lines.append(
-        f"  Table 1 (init, BatchNorm): {cells}; spread {100 * summary['table1_spread']:.1f} "
-        f"points (paper, CIFAR-10: spread 0.3 (VGG) to 4.3 (MobileNetv1) points)"
-    )
+    labels = {
+        "table1": "Table 1 (init, BatchNorm)",
+        "table1_scaled": "Table 1, binary kernels at lr x sqrt(v / 1e-3)",
+    }
+    for name, label in labels.items():
+        if name not in summary:
+            continue
+        cells = ", ".join(
+            f"{k}: {100 * v['test_mean']:.1f} ({100 * v['sign_changed_fraction']:.0f} % flipped)"
+            for k, v in summary[name].items()
+        )
+        lines.append(
+            f"  {label}: {cells}; spread {100 * summary[f'{name}_spread']:.1f} points (paper, "
+            "CIFAR-10: spread 0.3 (VGG) to 4.3 (MobileNetv1) points)"
+        )
     for norm, v in t2.items():
         lo, hi = PAPER_TABLE2[norm]
         lines.append(

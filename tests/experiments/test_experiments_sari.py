@@ -31,7 +31,9 @@ def test_files_and_table_structure(run, capsys):
     rows = list(csv.DictReader(open(run / "sari_init.csv")))
     s = sari.SIZES["quick"]
     configs = len(s["inits"]) + len(sari.NORMS) - 1  # BatchNorm at 1e-3 is shared
+    configs += len(s["inits"]) - 1  # the scaled-rate runs, but for 1e-3 (the base rate)
     assert len(rows) == configs * s["seeds"]
+    assert {r["table"] for r in rows} == {"table1", "table1_scaled", "table2"}
     assert {r["norm"] for r in rows} == set(sari.NORMS)
     for r in rows:
         assert 0.0 <= float(r["best_test_accuracy"]) <= 1.0
@@ -59,3 +61,27 @@ def test_no_norm_and_centring_only_train_worse_than_batchnorm_and_fixed_scales(r
     }
     good = min(acc["batchnorm"], acc["centred_fixed"], acc["centred_glorot"])
     assert max(acc["none"], acc["centred"]) + 0.1 < good
+
+
+def test_binary_kernels_at_a_rate_proportional_to_the_half_width_flip_alike(run):
+    """Behind BatchNorm the binary kernels at lr ~ half-width follow one trajectory in units of
+    the half-width: per seed, variance 1e-4 at lr 1e-3 x sqrt(0.1) flips the fraction of signs
+    that 1e-3 flips at lr 1e-3 (measured 12.0 % and 12.0 %, 12.9 % and 12.9 %), while at the
+    common rate 1e-4 flips about twice as many (24 %)."""
+    rows = list(csv.DictReader(open(run / "sari_init.csv")))
+
+    def flips(table, init):
+        chosen = [r for r in rows if r["table"] == table and r["norm"] == "batchnorm"]
+        return {
+            r["seed"]: float(r["sign_changed_fraction"]) for r in chosen if float(r["init"]) == init
+        }
+
+    reference, scaled, common = (
+        flips("table1", 1e-3),
+        flips("table1_scaled", 1e-4),
+        flips("table1", 1e-4),
+    )
+    assert set(reference) == set(scaled) == set(common)
+    for seed in reference:
+        assert abs(scaled[seed] - reference[seed]) < 0.01
+        assert common[seed] > 1.5 * reference[seed]
