@@ -35,12 +35,13 @@ import bnn_init  # noqa: F401  (Keras 2 before TensorFlow)
 from bnn_init.experiments.cli import README_EXPERIMENTS, SIZES, run_experiment
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-# the longest first, so that N at a time finish together (minutes measured on 2 cores)
+# the longest first, so that N at a time finish together (minutes measured on 2 cores, 2 at a
+# time: about 31, 29 (two seeds), 11, 11, 9 and 1)
 LONGEST_FIRST = (
     "trainability",
-    "wang-bnn",
-    "sari-init",
     "schoenholz-depth",
+    "sari-init",
+    "wang-bnn",
     "mfb-teacher-student",
     "schoenholz-gradients",
 )

@@ -12,6 +12,11 @@
 
 Data: scikit-learn digits by default (MNIST-1D or a local MNIST with ``dataset=``), inputs
 standardised. Optimiser: RMSProp (Schoenholz et al. 2017, Fig. 5d; plain SGD with ``optimizer="sgd"``).
+
+Budget: the paper trains width 300 to depth 300 for 300 RMSProp steps at 1e-5. On 2 CPU cores one
+update of the 11 stacked sigma_w2 columns at depth 100 and width 300 takes about 2 s on one core,
+so that grid would take about 2 hours per seed; the default trains width 64 to depth 100 for 800
+steps at 1e-4, with two seeds (any setting can be overridden, e.g. ``width=300``).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import math
 
 import numpy as np
 
-from bnn_init.primitives import Timer, new_figure, pick_size, progress
+from bnn_init.primitives import Timer, check_integer, new_figure, pick_size, progress
 from bnn_init.theory import ContinuousNet
 
 from .boundary import boundary, one_decimal
@@ -47,6 +52,7 @@ DEFAULT_DEPTH_SIZE = dict(
     batch_size=64,
     n_train=None,
     learning_rate=1e-4,
+    seeds=2,  # each cell's training accuracy is the mean over the seeds
     dropout_depths=(10, 20, 35, 50, 70, 100),
     dropout_sigma_w2=(1.0, 1.25, 1.5, 1.76, 2.2, 3.0, 4.0),
 )
@@ -59,6 +65,7 @@ DEPTH_SIZES = {
         steps=200,
         n_train=800,
         learning_rate=3e-4,
+        seeds=1,
         dropout_depths=None,
         dropout_sigma_w2=None,
     ),
@@ -106,49 +113,55 @@ def _optimizer(name, learning_rate):
 
 
 def _panel(data, s, *, depths, sigma_w2, keep_rate, optimizer, seed, bar):
-    """Train the (depth, sigma_w2) grid of one keep rate; return accuracy[depth, sigma_w2], the
-    mean-field theory of its columns (`ContinuousNet`) and the rows."""
+    """Train the (depth, sigma_w2) grid of one keep rate with each of ``s["seeds"]`` seeds;
+    return the training accuracy[depth, sigma_w2] averaged over the seeds, the mean-field theory
+    of its columns (`ContinuousNet`) and the rows (one per seed and cell)."""
     x, y = data
     _optimizer(optimizer, s["learning_rate"])  # a bad name fails before any training
-    accuracy, loss = train_depth_grid(
-        data,
-        depths,
-        lambda depth, model_seed: tanh_mlps(
-            depth,
-            s["width"],
-            x.shape[1],
-            int(y.max()) + 1,
-            sigma_w2,
-            dropout_rate=1.0 - keep_rate,
-            seed=model_seed,
-        ),
-        steps=s["steps"],
-        batch_size=s["batch_size"],
-        optimizer=lambda: _optimizer(optimizer, s["learning_rate"]),
-        seed=seed,
-        bar=bar,
-        label=f"rho={keep_rate:g}",
-    )
     theory = ContinuousNet(
         phi="tanh", sigma_w2=np.asarray(sigma_w2), sigma_b2=SIGMA_B2, dropout_rate=1.0 - keep_rate
     )
-    rows = [
-        {
-            "keep_rate": keep_rate,
-            "depth": depth,
-            "sigma_w2": w2,
-            "train_accuracy": accuracy[i, j],
-            "final_loss": loss[i, j],
-            "updates": s["steps"],
-            "paper_updates": PAPER_UPDATES,
-            "xi_c": theory.xi_c[j],
-            "chi1": theory.chi1[j],
-            "depth_over_xi_c": depth / theory.xi_c[j],
-        }
-        for i, depth in enumerate(depths)
-        for j, w2 in enumerate(sigma_w2)
-    ]
-    return accuracy, theory, rows
+    grids, rows = [], []
+    for rep in range(s["seeds"]):
+        run_seed = seed * 1_000 + rep
+        accuracy, loss = train_depth_grid(
+            data,
+            depths,
+            lambda depth, model_seed: tanh_mlps(
+                depth,
+                s["width"],
+                x.shape[1],
+                int(y.max()) + 1,
+                sigma_w2,
+                dropout_rate=1.0 - keep_rate,
+                seed=model_seed,
+            ),
+            steps=s["steps"],
+            batch_size=s["batch_size"],
+            optimizer=lambda: _optimizer(optimizer, s["learning_rate"]),
+            seed=run_seed,
+            bar=bar,
+            label=f"rho={keep_rate:g} seed={run_seed}",
+        )
+        grids.append(accuracy)
+        rows += [
+            {
+                "keep_rate": keep_rate,
+                "seed": run_seed,
+                "depth": depth,
+                "sigma_w2": w2,
+                "train_accuracy": accuracy[i, j],
+                "final_loss": loss[i, j],
+                "updates": s["steps"],
+                "paper_updates": PAPER_UPDATES,
+                "xi_c": theory.xi_c[j],
+                "chi1": theory.chi1[j],
+                "depth_over_xi_c": depth / theory.xi_c[j],
+            }
+            for i, depth in enumerate(depths)
+            for j, w2 in enumerate(sigma_w2)
+        ]
+    return np.mean(grids, axis=0), theory, rows
 
 
 def depth_experiment(
@@ -164,7 +177,8 @@ def depth_experiment(
     """Training accuracy over depth x sigma_w2 for tanh networks, without and with dropout, against
     n xi_c (Schoenholz et al. (2017), Figs. 5-6).
 
-    A cell counts as trained when its training accuracy reaches ``threshold`` (chance is 0.1).
+    A cell counts as trained when its training accuracy, averaged over the size's ``seeds``,
+    reaches ``threshold`` (chance is 0.1).
     Per sigma_w2 the measured maximum trainable depth L_max is the deepest trained cell; the
     verdict reports the median of L_max / xi_c over the columns whose boundary lies inside the
     grid (the paper's answer is 6), the fraction of cells where "trained" agrees with L <= 6 xi_c,
@@ -183,7 +197,8 @@ def depth_experiment(
         (rho, s["dropout_depths"] or s["depths"], s["dropout_sigma_w2"] or s["sigma_w2"])
         for rho in s["keep_rates"]
     ]
-    bar = progress(sum(len(d) for _, d, _ in panels), "schoenholz-depth", progress_bar)
+    check_integer("seeds", s["seeds"])
+    bar = progress(s["seeds"] * sum(len(d) for _, d, _ in panels), "schoenholz-depth", progress_bar)
     rows = []
     summary = {
         "updates": s["steps"],
@@ -191,6 +206,7 @@ def depth_experiment(
         "learning_rate": s["learning_rate"],
         "optimizer": optimizer,
         "threshold": threshold,
+        "seeds": s["seeds"],
         "max_depth": max(max(d) for _, d, _ in panels),
         "panels": {},
     }
@@ -294,7 +310,7 @@ def _depth_headline(summary):
     line = (
         f"after {summary['updates']} {summary['optimizer']} updates at lr "
         f"{summary['learning_rate']:g} (paper: {summary['paper_updates']} at 1e-5) on depths to "
-        f"{summary['max_depth']} (paper: 300), measured trainable depth L_max / xi_c without "
+        f"{summary['max_depth']} (paper: 300), {summary['seeds']} seed(s), measured trainable depth L_max / xi_c without "
         f"dropout {one_decimal(plain['ratio_ordered'])} on the ordered side "
         f"({plain['columns_ordered']} columns) and {one_decimal(plain['ratio_chaotic'])} on the "
         f"chaotic side ({plain['columns_chaotic']}), {len(plain['censored_sigma_w2'])} columns "
@@ -316,8 +332,8 @@ def _depth_verdict(summary, dataset):
     lines = [
         f"schoenholz-depth ({dataset}), {summary['updates']} {summary['optimizer']} updates at lr "
         f"{summary['learning_rate']:g} (paper: {summary['paper_updates']} RMSProp steps at 1e-5, "
-        "depths to 300); a network counts as trained at training accuracy "
-        f">= {summary['threshold']:g}, its column's L_max is the depth up to which every cell "
+        f"depths to 300); a cell counts as trained at training accuracy (mean over "
+        f"{summary['seeds']} seed(s)) >= {summary['threshold']:g}, its column's L_max is the depth up to which every cell "
         "trained:"
     ]
     for name, p in summary["panels"].items():

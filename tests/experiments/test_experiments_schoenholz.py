@@ -1,9 +1,11 @@
 """``schoenholz-depth`` and ``schoenholz-gradients --quick`` (Schoenholz et al. (2017))."""
 
+import numpy as np
 import pytest
 
 import bnn_init  # noqa: F401
 from bnn_init.experiments import schoenholz
+from bnn_init.experiments.boundary import trainable_depths
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +55,35 @@ def test_dropout_bounds_the_trainable_depth(depth_result, accuracy):
     panel = depth_result.summary["panels"]["rho=0.94"]
     assert accuracy[(0.94, 50, 1.76)] < 0.5 < accuracy[(1.0, 50, 1.76)]
     assert panel["measured_max_depth"] <= panel["predicted_max_depth"]
+
+
+def test_each_cell_is_the_mean_over_the_seeds():
+    """Two seeds: one row per seed and cell, and the boundary is drawn from their mean."""
+    result = schoenholz.depth_experiment(
+        size="quick",
+        progress_bar=False,
+        depths=(3, 5),
+        sigma_w2=(1.0, 1.76),
+        keep_rates=(),
+        steps=4,
+        n_train=100,
+        seeds=2,
+    )
+    assert len(result.rows) == 2 * 2 * 2 and {r["seed"] for r in result.rows} == {0, 1}
+    assert result.summary["seeds"] == 2 and "2 seed(s)" in result.headline
+    grid = [
+        [
+            np.mean(
+                [r["train_accuracy"] for r in result.rows if (r["depth"], r["sigma_w2"]) == cell]
+            )
+            for cell in ((depth, 1.0), (depth, 1.76))
+        ]
+        for depth in (3, 5)
+    ]
+    want = trainable_depths((3, 5), grid, result.summary["threshold"])
+    assert result.summary["panels"]["rho=1"]["max_trained_depth"] == want.tolist()
+    with pytest.raises(ValueError, match="seeds"):
+        schoenholz.depth_experiment(size="quick", progress_bar=False, seeds=0)
 
 
 def test_gradient_depth_scale_matches_xi_grad():
