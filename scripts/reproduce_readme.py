@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import re
 import sys
+import threading
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -108,6 +109,18 @@ def _run_one(name, size, seed, data, out_dir, readme_dir):
     return name, section(name, result, size, out_dir, readme_dir), result.record(), result.verdict
 
 
+def _exit_with_parent(parent):
+    """Worker initializer: end this worker once the process that started it (``parent``) is
+    gone, so that a killed `make reproduce` leaves no experiment running."""
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(2)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _results(names, jobs, failed, *args):
     """Yield `_run_one` of every experiment of ``names`` as each ends, ``jobs`` at a time; the
     name of one that raises goes to ``failed`` (its traceback to stderr) and the others go on."""
@@ -117,7 +130,13 @@ def _results(names, jobs, failed, *args):
             yield _run_one(name, *args)
         return
     context = multiprocessing.get_context("spawn")  # fresh TensorFlow, threads set in main
-    with ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
+    with ProcessPoolExecutor(
+        jobs,
+        mp_context=context,
+        max_tasks_per_child=1,
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         order = sorted(names, key=lambda n: LONGEST_FIRST.index(n) if n in LONGEST_FIRST else -1)
         futures = {pool.submit(_run_one, name, *args): name for name in order}
         print(f"== {', '.join(order)}: {jobs} at a time", flush=True)

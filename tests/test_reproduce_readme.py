@@ -4,6 +4,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,51 @@ def test_two_experiments_at_a_time_write_both_sections_and_summaries(tmp_path):
     summary = json.loads((tmp_path / "res" / "summary.json").read_text())
     assert set(summary) == set(names)
     assert summary["mfb-teacher-student"]["updates"] == 5_000
+
+
+def _workers_of(pid):
+    """Pids of the spawned experiment workers whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == pid and b"spawn_main" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux /proc")
+def test_killing_make_reproduce_ends_its_experiments(tmp_path):
+    """A `make reproduce` killed outright (SIGKILL: no clean-up runs) leaves no experiment
+    running: each worker ends within seconds of losing its parent."""
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\n<!-- results:start -->\nold\n<!-- results:end -->\n")
+    argv = ["--size", "quick", "--only", "sari-init", "wang-bnn", "--jobs", "2"]
+    runner = subprocess.Popen(
+        [sys.executable, str(SCRIPT), *argv, "--out", str(tmp_path), "--readme", str(readme)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers := _workers_of(runner.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert len(workers) == 2
+    finally:
+        runner.kill()
+        runner.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not any(_alive(pid) for pid in workers)
