@@ -31,6 +31,7 @@ import tensorflow as tf
 from bnn_init.training.backprop import BackPropNetwork
 from bnn_init.datasets import teacher_student
 from bnn_init.training import MFBNetwork, fit_side_by_side
+from bnn_init.training.mfb import DTYPES
 
 from . import row
 
@@ -66,7 +67,7 @@ def _best_rate(work, n):
     return n / min(seconds)
 
 
-def mfb_rate(d, k, o, n, rng, dtype="float64", nonzero=None):
+def mfb_rate(d, k, o, n, rng, dtype=DTYPES[0], nonzero=None):
     x, y = _data(d, o, n, rng, nonzero)
     net = MFBNetwork(d, k, o, seed=0, dtype=dtype)
     net.fit(x[:10], y[:10], verbose=0, chunk_size=1000)  # compile
@@ -112,7 +113,7 @@ def bandwidth_limit(d, k, o, dtype, steps=50):
 
 def run():
     rng = np.random.default_rng(0)
-    rates = {}  # float64 samples/s per architecture, reused for the bandwidth rows
+    rates = {}  # samples/s per architecture at the default dtype, reused for the bandwidth rows
     for name, d, k, o, n_mfb, n_keras in ARCHITECTURES:
         mfb = rates[name] = mfb_rate(d, k, o, n_mfb, rng)
         keras = keras_rate(d, k, o, n_keras, rng)
@@ -125,10 +126,10 @@ def run():
             1.0,
         )
     name, d, k, o, n_mfb, _ = ARCHITECTURES[-1]
-    for dtype in ("float64", "float32"):
+    for dtype in DTYPES:
         limit = bandwidth_limit(d, k, o, dtype)
         for nonzero, inputs in ((None, "dense_inputs"), (MNIST_NONZERO, "150_nonzero_inputs")):
-            if dtype == "float64" and nonzero is None:
+            if dtype == DTYPES[0] and nonzero is None:
                 rate = rates[name]
             else:
                 rate = mfb_rate(d, k, o, n_mfb, rng, dtype, nonzero)

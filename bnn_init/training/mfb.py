@@ -23,7 +23,7 @@ from .converging import (
 )
 from .online import OnlineTrainer
 
-_DTYPES = ("float64", "float32")
+DTYPES = ("float32", "float64")  # the first is the default
 
 
 class MFBNetwork(OnlineTrainer):
@@ -48,8 +48,13 @@ class MFBNetwork(OnlineTrainer):
         hidden_per_output: K, the hidden neurons that converge on each output (an int >= 1).
         outputs: O, the number of outputs (an int >= 1).
         seed: seed of the prior draw and of the per-epoch shuffling.
-        dtype: "float64" (default, as the paper's eps = 2^-52 presumes) or "float32" (about 3x
-            faster for large networks).
+        dtype: "float32" (default) or "float64" (the precision the paper's eps = 2^-52
+            presumes). float32 learns 2-2.8 times as many samples per second at the paper's
+            MNIST size and, measured on the same seeds and data, reaches the same test errors:
+            identical on MNIST-1D and digits (3 seeds, 10 epochs, K = 301) and teacher-student
+            M = 101 (5 trials of 200,000 samples); at M = 21 and 51 single trials part after
+            many samples and end up to 0.5 points apart either way (means 20.1 vs 20.3 % and
+            26.35 vs 26.29 %, float32 vs float64).
 
     Example::
 
@@ -66,12 +71,12 @@ class MFBNetwork(OnlineTrainer):
     # (MFB) training error "error" and the PMFB one "pmfb_error".
     error_names = ("error", "pmfb_error")
 
-    def __init__(self, input_dim, hidden_per_output, outputs, seed=None, dtype="float64"):
+    def __init__(self, input_dim, hidden_per_output, outputs, seed=None, dtype=DTYPES[0]):
         self.input_dim, self.hidden_per_output, self.outputs = check_architecture(
             input_dim, hidden_per_output, outputs
         )
-        if dtype not in _DTYPES:
-            raise ValueError(f"dtype must be one of {_DTYPES}, got {dtype!r}")
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
         self.dtype = dtype
         self.seed = seed
         self._rng = np.random.default_rng(seed)

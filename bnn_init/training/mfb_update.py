@@ -150,8 +150,11 @@ def _hidden_fields_next(h1, t1, x, mu1, var1, delta2, input_dim):
     ``R = Delta_{i'i,2} tanh(G x_j)``; ``t1`` is ``tanh(h1)``. Where ``x_j = 0``, R is exactly 0."""
     root = math.sqrt(input_dim)
     mu_cav = mu1 - t1 * (x / root)
-    gain = (2.0 / root) / tf.sqrt(2.0 * math.pi * var1) * tf.exp(-0.5 * mu_cav * mu_cav / var1)
-    return h1 + 0.5 * delta2 * tf.tanh(gain * x)
+    # per neuron, so that a weight costs no division: 2 K^-1/2 / sqrt(2 pi sigma^2), -1 / (2 sigma^2)
+    scale = (2.0 / root) * tf.math.rsqrt(2.0 * math.pi * var1)
+    exponent = -0.5 / var1
+    gain = scale * tf.exp(mu_cav * mu_cav * exponent)
+    return h1 + (0.5 * delta2) * tf.tanh(gain * x)
 
 
 def _update(h1, h2, x, y):
@@ -215,13 +218,17 @@ def _learn_samples(step, state, xs, ys, n):
 def _dense_chunk(h1, h2, xs, ys, n):
     """`run_chunk` over every input column."""
 
-    def step(state, i):
-        h1, h2 = state
-        u2 = _map_preactivation(h1, h2, xs[i])
-        h1, h2, nu2 = _update(h1, h2, xs[i], ys[i])
-        return (h1, h2), u2, nu2
+    last = tf.shape(xs)[0] - 1
 
-    (h1, h2), mfb, pmfb = _learn_samples(step, (h1, h2), xs, ys, n)
+    def step(state, i):
+        h1, h2, u2 = state
+        h1, h2, nu2 = _update(h1, h2, xs[i], ys[i])
+        # the MAP scores of the next sample, from the fields it will meet: reading the fields only
+        # before they are overwritten lets XLA update them in place instead of copying them
+        return (h1, h2, _map_preactivation(h1, h2, xs[tf.minimum(i + 1, last)])), u2, nu2
+
+    state = (h1, h2, _map_preactivation(h1, h2, xs[0]))
+    (h1, h2, _), mfb, pmfb = _learn_samples(step, state, xs, ys, n)
     return h1, h2, mfb, pmfb
 
 

@@ -22,10 +22,10 @@ def _streams(m, n, count):
 
 def test_mfb_networks_side_by_side_learn_exactly_what_each_learns_alone():
     streams = _streams(9, 1500, 3)
-    together = [MFBNetwork(9, 9, 1, seed=t) for t in range(3)]
+    together = [MFBNetwork(9, 9, 1, seed=t, dtype="float64") for t in range(3)]
     histories = fit_side_by_side(together, streams, epochs=2, chunk_size=400)
     for t, (x, y) in enumerate(streams):
-        alone = MFBNetwork(9, 9, 1, seed=t)
+        alone = MFBNetwork(9, 9, 1, seed=t, dtype="float64")
         history = alone.fit(x, y, epochs=2, verbose=0, chunk_size=400)
         for a, b in zip(together[t].fields, alone.fields, strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
@@ -57,7 +57,7 @@ def test_side_by_side_refuses_mixed_networks_and_streams():
     with pytest.raises(ValueError, match="one kind, architecture"):
         fit_side_by_side([MFBNetwork(5, 5, 1), BackPropNetwork(5, 5, 1)], [(x, y)] * 2)
     with pytest.raises(ValueError, match="one kind, architecture and dtype"):
-        fit_side_by_side([MFBNetwork(5, 5, 1), MFBNetwork(5, 5, 1, dtype="float32")], [(x, y)] * 2)
+        fit_side_by_side([MFBNetwork(5, 5, 1), MFBNetwork(5, 5, 1, dtype="float64")], [(x, y)] * 2)
     with pytest.raises(ValueError, match="one \\(x, y\\) per trainer"):
         fit_side_by_side([MFBNetwork(5, 5, 1)] * 2, [(x, y)])
     with pytest.raises(ValueError, match="one length"):
