@@ -34,8 +34,9 @@ def boundary(depths, accuracy_grid, xi_c, threshold, n=6.0) -> dict:
 
     Returns ``max_trained_depth`` (per x, `trainable_depths`), ``fitted_n`` (median of
     max_trained_depth / xi_c over the columns whose boundary lies strictly inside the grid; NaN
-    when none does) and ``agreement`` (fraction of cells where "accuracy >= threshold" equals
-    "L <= n xi_c").
+    when none does) and ``agreement`` (fraction of the trained cells where "accuracy >= threshold" equals
+    "L <= n xi_c"; a cell that was not trained, NaN, counts as failed for the boundary and is left
+    out of the agreement).
     """
     depths = np.asarray(depths, dtype=float)
     grid, xi = np.asarray(accuracy_grid, dtype=float), np.asarray(xi_c, dtype=float)
@@ -43,5 +44,6 @@ def boundary(depths, accuracy_grid, xi_c, threshold, n=6.0) -> dict:
     inside = (l_max > 0) & (l_max < depths.max()) & np.isfinite(xi)
     fitted = float(np.median(l_max[inside] / xi[inside])) if inside.any() else math.nan
     predicted = depths[:, None] <= n * xi[None, :]
-    agreement = float(np.mean(predicted == (grid >= threshold)))
+    measured = np.isfinite(grid)
+    agreement = float(np.mean((predicted == (grid >= threshold))[measured]))
     return {"max_trained_depth": l_max, "fitted_n": fitted, "agreement": agreement}

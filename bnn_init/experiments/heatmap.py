@@ -9,14 +9,15 @@ __all__ = ["heatmap_figure"]
 
 def heatmap_figure(ax, depths, xs, grid, *, xlabel, title, curves=(), vmin=0.0, vmax=1.0):
     """Draw ``grid[depth, x]`` (training accuracy) on ``ax`` as a heatmap over the (x, depth)
-    cells, with ``curves``: (label, x values, depth values, style) lines, e.g. n xi_c."""
+    cells, with ``curves``: (label, x values, depth values, style) lines, e.g. n xi_c. Cells that
+    were not trained (NaN) are left blank."""
     from matplotlib import colors
 
     xs, depths = np.asarray(xs, float), np.asarray(depths, float)
     mesh = ax.pcolormesh(
         _edges(xs),
         _edges(depths),
-        np.asarray(grid),
+        np.ma.masked_invalid(np.asarray(grid, float)),
         cmap="inferno",
         norm=colors.Normalize(vmin, vmax),
         shading="flat",

@@ -3,6 +3,8 @@ or K stacked ones (`bnn_init.experiments.stacked`), and accuracy in inference mo
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["accuracy", "train", "train_depth_grid"]
@@ -97,29 +99,56 @@ def train(
 
 
 def train_depth_grid(
-    data, depths, build, *, steps, batch_size, optimizer, seed, bar, label="", jit_compile=False
+    data,
+    depths,
+    build,
+    *,
+    steps,
+    batch_size,
+    optimizer,
+    seed,
+    bar,
+    columns,
+    label="",
+    jit_compile=False,
+    seeds=1,
+    stop_below=None,
 ):
-    """Train one stacked model per depth, ``build(depth, seed)`` (its K networks are the columns
-    of a grid, e.g. K values of sigma_w2), for ``steps`` steps with a fresh ``optimizer()``;
-    return the final training ``accuracy[depth, column]`` and ``loss[depth, column]``
-    (``jit_compile`` as `train`)."""
+    """Train one stacked model per depth and seed, ``build(depth, model_seed, columns)`` (its
+    networks are the listed ``columns`` of a grid, e.g. values of sigma_w2), for ``steps`` steps
+    with a fresh ``optimizer()``; return the final training ``accuracy[seed, depth, column]`` and
+    ``loss[seed, depth, column]`` (``jit_compile`` as `train`). The r-th of ``seeds`` seeds is
+    ``seed * 1_000 + r``.
+
+    ``columns`` is the number of columns of the grid. With ``stop_below``, a column whose accuracy averaged
+    over the seeds falls below it at one depth is not trained at the deeper ones (their cells are
+    NaN): under the monotone boundary rule (`bnn_init.experiments.boundary.trainable_depths`)
+    those cells cannot move the boundary, and the deep cells are the costly ones."""
     import tensorflow as tf
 
-    accuracies, losses = [], []
+    accuracies = np.full((seeds, len(depths), columns), np.nan)
+    losses = np.full_like(accuracies, np.nan)
+    alive = np.ones(columns, dtype=bool)
     for i, depth in enumerate(depths):
-        depth_seed = seed * 1_000_003 + 1_009 * i
-        tf.keras.utils.set_random_seed(depth_seed)
-        history = train(
-            build(depth, depth_seed),
-            data,
-            steps=steps,
-            batch_size=batch_size,
-            optimizer=optimizer(),
-            seed=depth_seed,
-            jit_compile=jit_compile,
-        )
-        accuracies.append(history[-1]["train_accuracy"])
-        losses.append(history[-1]["loss"])
-        bar.update()
-        bar.set_postfix_str(f"{label} L={depth} best acc={np.max(accuracies[-1]):.2f}")
-    return np.array(accuracies), np.array(losses)
+        chosen = np.flatnonzero(alive)
+        for rep in range(seeds):
+            if chosen.size:
+                depth_seed = (seed * 1_000 + rep) * 1_000_003 + 1_009 * i
+                tf.keras.utils.set_random_seed(depth_seed)
+                history = train(
+                    build(depth, depth_seed, chosen),
+                    data,
+                    steps=steps,
+                    batch_size=batch_size,
+                    optimizer=optimizer(),
+                    seed=depth_seed,
+                    jit_compile=jit_compile,
+                )
+                accuracies[rep, i, chosen] = history[-1]["train_accuracy"]
+                losses[rep, i, chosen] = history[-1]["loss"]
+            bar.update()
+        if stop_below is not None:
+            alive[chosen] = np.mean(accuracies[:, i, chosen], axis=0) >= stop_below
+        best = np.nanmax(accuracies[:, i]) if chosen.size else math.nan
+        bar.set_postfix_str(f"{label} L={depth} best acc={best:.2f}, {chosen.size} columns")
+    return accuracies, losses

@@ -337,12 +337,12 @@ def _depth_grid(data, s, seed, variant, threshold, bar):
     accuracy, loss = train_depth_grid(
         data,
         s["grid_depths"],
-        lambda depth, model_seed: stacked_mlp(
+        lambda depth, model_seed, columns: stacked_mlp(
             depth,
             s["grid_width"],
             x.shape[1],
             int(y.max()) + 1,
-            sigma_w2,  # kernels N(0, r^2 sigma_w2 / fan_in) at r = 1
+            sigma_w2[columns],  # kernels N(0, r^2 sigma_w2 / fan_in) at r = 1
             quantizer="ste_sign" if sign else HardTanh(1.0),
             batchnorm=variant in ("sign_batchnorm", "batchnorm_dropout"),
             readout_batchnorm=sign,
@@ -357,7 +357,9 @@ def _depth_grid(data, s, seed, variant, threshold, bar):
         bar=bar,
         label=variant,
         jit_compile=s["jit_compile"],
+        columns=len(sigma_w2),
     )
+    accuracy, loss = accuracy[0], loss[0]
     xi = _grid_theory_xi(variant, sigma_w2)
     found = boundary(s["grid_depths"], accuracy, xi, threshold)
     l_max = found["max_trained_depth"]

@@ -24,3 +24,13 @@ def test_boundary_is_monotone_in_depth():
     np.testing.assert_array_equal(boundaries.trainable_depths([5, 10, 20], acc, 0.5), [5, 0])
     with pytest.raises(ValueError, match="ascending"):
         boundaries.trainable_depths([10, 5], acc[:2], 0.5)
+
+
+def test_cells_that_were_not_trained_fail_and_stay_out_of_the_agreement():
+    """NaN cells (not trained, deeper than a failure) count as failed for the boundary; the
+    agreement is over the trained cells only."""
+    acc = np.array([[0.9, 0.9], [0.1, 0.9], [np.nan, 0.1]])
+    found = boundaries.boundary([10, 20, 40], acc, np.array([2.0, 5.0]), threshold=0.5)
+    np.testing.assert_array_equal(found["max_trained_depth"], [10, 20])
+    # L <= 6 xi: 12 -> depth 10 (col 0); 30 -> 10, 20 (col 1): all 5 trained cells agree
+    assert found["agreement"] == 1.0

@@ -23,14 +23,18 @@ def accuracy(depth_result):
 @pytest.mark.slow  # the quick depth grid: the slow tier
 def test_depth_structure(depth_result):
     s = schoenholz.DEPTH_SIZES["quick"]
-    panels = 1 + len(s["keep_rates"])
-    assert len(depth_result.rows) == panels * len(s["depths"]) * len(s["sigma_w2"])
+    summary = depth_result.summary
+    assert summary["pruned"]
+    trained = sum(p["trained_cells"] for p in summary["panels"].values())
+    assert len(depth_result.rows) == trained
+    for rho in [1.0, *s["keep_rates"]]:  # every column trains at the shallowest depth
+        shallow = [r for r in depth_result.rows if r["keep_rate"] == rho and r["depth"] == 10]
+        assert len(shallow) == len(s["sigma_w2"])
     for row in depth_result.rows:
         assert set(row) >= {"depth", "sigma_w2", "train_accuracy", "xi_c", "keep_rate"}
         assert row["updates"] == s["steps"]
         assert row["paper_updates"] == schoenholz.PAPER_UPDATES == 300
     assert "L_max / xi_c" in depth_result.verdict and "chaotic side" in depth_result.verdict
-    summary = depth_result.summary
     assert summary["updates"] == s["steps"] and summary["max_depth"] == max(s["depths"])
     assert {"ratio_ordered", "ratio_chaotic"} <= set(summary)
     assert depth_result.headline.startswith(f"after {s['steps']} rmsprop updates at lr ")
@@ -42,7 +46,18 @@ def test_critical_init_trains_deeper_than_far_from_critical(depth_result, accura
     """Schoenholz et al. 2017, Fig. 5: at depth 50 the critical sigma_w2 = 1.76 (sigma_b2 = 0.05) trains while the
     ordered 0.6 (6 xi_c = 8.9) and the chaotic 4.0 (6 xi_c = 42) do not (measured 0.90 vs 0.11,
     0.11); at depth 10 all train; "trained <=> L <= 6 xi_c" holds in most cells (measured 94 %)."""
-    assert accuracy[(1.0, 50, 1.76)] > max(accuracy[(1.0, 50, 0.6)], accuracy[(1.0, 50, 4.0)]) + 0.5
+    far = [accuracy.get((1.0, 50, w), np.nan) for w in (0.6, 4.0)]  # NaN: failed shallower
+    assert accuracy[(1.0, 50, 1.76)] > np.nanmax([*far, 0.0]) + 0.5
+    l_max = dict(
+        zip(
+            *(
+                depth_result.summary["panels"]["rho=1"][k]
+                for k in ("sigma_w2", "max_trained_depth")
+            ),
+            strict=True,
+        )
+    )
+    assert l_max[1.76] == 50 > max(l_max[0.6], l_max[4.0])
     assert min(accuracy[(1.0, 10, w)] for w in (0.6, 1.76, 4.0)) > 0.8
     assert depth_result.summary["panels"]["rho=1"]["agreement"] >= 0.8
 
@@ -68,6 +83,7 @@ def test_each_cell_is_the_mean_over_the_seeds():
         steps=4,
         n_train=100,
         seeds=2,
+        prune=False,
     )
     assert len(result.rows) == 2 * 2 * 2 and {r["seed"] for r in result.rows} == {0, 1}
     assert result.summary["seeds"] == 2 and "2 seed(s)" in result.headline
