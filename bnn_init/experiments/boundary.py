@@ -34,7 +34,7 @@ def boundary(depths, accuracy_grid, xi_c, threshold, n=6.0) -> dict:
 
     Returns ``max_trained_depth`` (per x, `trainable_depths`), ``fitted_n`` (median of
     max_trained_depth / xi_c over the columns whose boundary lies strictly inside the grid; NaN
-    when none does) and ``agreement`` (fraction of the trained cells where "accuracy >= threshold" equals
+    when none does) and ``agreement`` (fraction of the measured cells where "accuracy >= threshold" equals
     "L <= n xi_c"; a cell that was not trained, NaN, counts as failed for the boundary and is left
     out of the agreement).
     """

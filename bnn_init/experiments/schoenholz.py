@@ -188,10 +188,10 @@ def depth_experiment(
     reaches ``threshold`` (chance is 0.1).
     Per sigma_w2 the measured maximum trainable depth L_max is the deepest trained cell; the
     verdict reports the median of L_max / xi_c over the columns whose boundary lies inside the
-    grid (the paper's answer is 6), the fraction of the trained cells where "trained" agrees with
+    grid (the paper's answer is 6), the fraction of the measured cells where "trained" agrees with
     L <= 6 xi_c, and with dropout the largest trained depth against the largest 6 xi_c over
     sigma_w2. With the size's ``prune``, cells deeper than their column's first failure are not
-    trained (``summary["panels"][...]["trained_cells"]`` of ``"cells"``).
+    measured (``summary["panels"][...]["measured_cells"]`` of ``"cells"``).
 
     Example:
         >>> res = depth_experiment(size="quick", progress_bar=False)  # doctest: +SKIP
@@ -275,7 +275,7 @@ def depth_experiment(
                 ],
                 "fitted_n": n_fit,
                 "cells": grid.size,
-                "trained_cells": int(np.isfinite(grid).sum()),
+                "measured_cells": int(np.isfinite(grid).sum()),
                 **sides,
                 "agreement": agreement,
                 "measured_max_depth": float(l_max.max()),
@@ -327,8 +327,8 @@ def _depth_headline(summary):
         f"{summary['learning_rate']:g} (paper: {summary['paper_updates']} at 1e-5), width "
         f"{summary['width']} (paper: 300), batch {summary['batch_size']}, depths to "
         f"{summary['max_depth']} (paper: 300), {summary['seeds']} seed(s), "
-        f"{plain['trained_cells']} of {plain['cells']} cells trained"
-        + (" (none deeper than its column's first failure)" if summary["pruned"] else "")
+        f"{plain['measured_cells']} of {plain['cells']} cells measured"
+        + (" (the rest lie deeper than their column's first failure)" if summary["pruned"] else "")
         + ", measured trainable depth L_max / xi_c without "
         f"dropout {one_decimal(plain['ratio_ordered'])} on the ordered side "
         f"({plain['columns_ordered']} columns) and {one_decimal(plain['ratio_chaotic'])} on the "
@@ -368,7 +368,7 @@ def _depth_verdict(summary, dataset):
             f"  {name}: measured L_max / xi_c = {n_text} (ordered side "
             f"{one_decimal(p['ratio_ordered'])}, chaotic side {one_decimal(p['ratio_chaotic'])}; "
             f"paper: L <~ {PAPER_N:g} xi_c); trained <=> L <= 6 xi_c holds in "
-            f"{100 * p['agreement']:.0f}% of the {p['trained_cells']} trained cells (of "
+            f"{100 * p['agreement']:.0f}% of the {p['measured_cells']} measured cells (of "
             f"{p['cells']}); censored (trained at the deepest L) at "
             f"sigma_w2 = {p['censored_sigma_w2']}"
         )

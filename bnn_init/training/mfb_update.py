@@ -51,7 +51,12 @@ passes over all weights. Compiling the whole per-sample loop (``tf.while_loop`` 
 per-operation dispatch cost that dominates small networks. Measured on 2 shared CPU cores, float64,
 update only: 70 us/sample for a 101 x (101 x 1) x 1 network and 13 ms/sample for the paper's
 785 x (301 x 10) x 10 MNIST network, against 300 us and 85 ms with in-place numpy and 225 us and
-30 ms with TensorFlow without XLA (float32 + XLA: 32 us and 3.6 ms). The same code runs on a GPU.
+30 ms with TensorFlow without XLA (float32 + XLA: 32 us and 3.6 ms), when this loop was first
+written; ``make bench`` now measures 6.1 ms (float64) and 3.6 ms (float32) per MNIST sample,
+``MFBNetwork.fit`` included. At that size a float32 step spends about 2.2 ms in the update of the
+fields (three transcendental functions per weight: the loop is compute-bound there) and 1.2 ms in
+the three sums over the inputs (mu, sigma^2 and the MAP network's input). The same code runs on a
+GPU.
 
 Sparse inputs: a weight whose input ``x_j`` is 0 adds nothing to ``mu`` or ``sigma^2`` and its
 field does not move (``R = Delta tanh(G * 0) = 0``). Where every sample of a chunk has at most
@@ -60,7 +65,7 @@ not the centred MNIST of Soudry & Meir 2013, sec. 5), `run_chunk` visits only th
 nonzero columns, in blocks of `SPARSE_BLOCK`; the result is the same up to the order of the sums.
 A visited weight costs about 1.5 times a weight of the dense loop (gathering and scattering the
 rows), so the gain is about 0.6 D / (nonzero inputs, rounded up to whole blocks): at 150 of 785
-nonzero, measured 2.2x in float64 and 1.7x in float32 (``make bench``).
+nonzero, measured 2.1x in float64 and 1.7x in float32 (``make bench``).
 
 Every array carries a leading axis of T networks, each learning its own sample at every step
 (`bnn_init.training.online.fit_side_by_side`; a single network is T = 1). On 2 CPU cores the cost

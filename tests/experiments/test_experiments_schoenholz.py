@@ -25,7 +25,7 @@ def test_depth_structure(depth_result):
     s = schoenholz.DEPTH_SIZES["quick"]
     summary = depth_result.summary
     assert summary["pruned"]
-    trained = sum(p["trained_cells"] for p in summary["panels"].values())
+    trained = sum(p["measured_cells"] for p in summary["panels"].values())
     assert len(depth_result.rows) == trained
     for rho in [1.0, *s["keep_rates"]]:  # every column trains at the shallowest depth
         shallow = [r for r in depth_result.rows if r["keep_rate"] == rho and r["depth"] == 10]
