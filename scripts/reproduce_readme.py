@@ -37,7 +37,8 @@ from bnn_init.experiments.cli import README_EXPERIMENTS, SIZES, run_experiment
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 # the longest first, so that N at a time finish together (minutes measured on 2 cores, 2 at a
-# time: about 31, 29 (two seeds), 11, 11, 9 and 1)
+# time: about 17, 16 (two seeds), 5, 5, 3 and 0.3; on slower days of the shared machine up to
+# twice as long)
 LONGEST_FIRST = (
     "trainability",
     "schoenholz-depth",
