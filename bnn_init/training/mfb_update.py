@@ -228,8 +228,8 @@ def _dense_chunk(h1, h2, xs, ys, n):
     def step(state, i):
         h1, h2, u2 = state
         h1, h2, nu2 = _update(h1, h2, xs[i], ys[i])
-        # the MAP scores of the next sample, from the fields it will meet: reading the fields only
-        # before they are overwritten lets XLA update them in place instead of copying them
+        # the MAP scores of the next sample, from the fields it will meet: with every read of the
+        # old fields ahead of their update, XLA updates them in place instead of copying them
         return (h1, h2, _map_preactivation(h1, h2, xs[tf.minimum(i + 1, last)])), u2, nu2
 
     state = (h1, h2, _map_preactivation(h1, h2, xs[0]))
