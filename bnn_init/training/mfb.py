@@ -49,7 +49,7 @@ class MFBNetwork(OnlineTrainer):
         outputs: O, the number of outputs (an int >= 1).
         seed: seed of the prior draw and of the per-epoch shuffling.
         dtype: "float32" (default) or "float64" (the precision the paper's eps = 2^-52
-            presumes). float32 learns 2-2.8 times as many samples per second at the paper's
+            presumes). float32 learns 1.7-2.8 times as many samples per second at the paper's
             MNIST size and, measured on the same seeds and data, reaches the same test errors:
             identical on MNIST-1D and digits (3 seeds, 10 epochs, K = 301) and teacher-student
             M = 101 (5 trials of 200,000 samples); at M = 21 and 51 single trials part after
