@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-__all__ = ["accuracy", "train", "train_depth_grid"]
+__all__ = ["accuracy", "run_seed", "train", "train_depth_grid"]
 
 
 def accuracy(model, x, y, batch_size=1024):
@@ -98,6 +98,11 @@ def train(
     return history
 
 
+def run_seed(seed, rep):
+    """The seed of repetition ``rep`` of a run seeded ``seed`` (`train_depth_grid`'s seeds)."""
+    return seed * 1_000 + rep
+
+
 def train_depth_grid(
     data,
     depths,
@@ -108,7 +113,7 @@ def train_depth_grid(
     optimizer,
     seed,
     bar,
-    columns,
+    n_columns,
     label="",
     jit_compile=False,
     seeds=1,
@@ -117,23 +122,23 @@ def train_depth_grid(
     """Train one stacked model per depth and seed, ``build(depth, model_seed, columns)`` (its
     networks are the listed ``columns`` of a grid, e.g. values of sigma_w2), for ``steps`` steps
     with a fresh ``optimizer()``; return the final training ``accuracy[seed, depth, column]`` and
-    ``loss[seed, depth, column]`` (``jit_compile`` as `train`). The r-th of ``seeds`` seeds is
-    ``seed * 1_000 + r``.
+    ``loss[seed, depth, column]`` (``jit_compile`` as `train`); the r-th of ``seeds`` seeds is
+    ``run_seed(seed, r)``.
 
-    ``columns`` is the number of columns of the grid. With ``stop_below``, a column whose accuracy averaged
+    ``n_columns`` is the number of columns of the grid. With ``stop_below``, a column whose accuracy averaged
     over the seeds falls below it at one depth is not trained at the deeper ones (their cells are
     NaN): under the monotone boundary rule (`bnn_init.experiments.boundary.trainable_depths`)
     those cells cannot move the boundary, and the deep cells are the costly ones."""
     import tensorflow as tf
 
-    accuracies = np.full((seeds, len(depths), columns), np.nan)
+    accuracies = np.full((seeds, len(depths), n_columns), np.nan)
     losses = np.full_like(accuracies, np.nan)
-    alive = np.ones(columns, dtype=bool)
+    alive = np.ones(n_columns, dtype=bool)
     for i, depth in enumerate(depths):
         chosen = np.flatnonzero(alive)
         for rep in range(seeds):
             if chosen.size:
-                depth_seed = (seed * 1_000 + rep) * 1_000_003 + 1_009 * i
+                depth_seed = run_seed(seed, rep) * 1_000_003 + 1_009 * i
                 tf.keras.utils.set_random_seed(depth_seed)
                 history = train(
                     build(depth, depth_seed, chosen),

@@ -44,7 +44,7 @@ from bnn_init.primitives.checks import check_choice
 
 from .data import IMAGE_SHAPES, load_dataset
 from .flips import binary_kernel_signs, sign_changed_fraction
-from .loop import train
+from .loop import run_seed, train
 from .result import ExperimentResult
 
 __all__ = ["NORMS", "SIZES", "binary_convnet", "experiment"]
@@ -239,15 +239,15 @@ def experiment(
     try:
         for table, norm, init, learning_rate in configs:
             for rep in range(s["seeds"]):
-                run_seed = seed * 1_000 + rep
-                tf.keras.utils.set_random_seed(run_seed)
+                rep_seed = run_seed(seed, rep)
+                tf.keras.utils.set_random_seed(rep_seed)
                 model = binary_convnet(
                     shape,
                     int(y.max()) + 1,
                     filters=s["filters"],
                     norm=norm,
                     init=init,
-                    seed=run_seed,
+                    seed=rep_seed,
                 )
                 before = binary_kernel_signs(model)
                 hist = train(
@@ -256,7 +256,7 @@ def experiment(
                     steps=s["updates"],
                     batch_size=s["batch_size"],
                     optimizer=BinaryKernelRate(learning_rate, s["learning_rate"]),
-                    seed=run_seed,
+                    seed=rep_seed,
                     eval_every=every,
                     test=test,
                 )
@@ -265,7 +265,7 @@ def experiment(
                         "table": table,
                         "norm": norm,
                         "init": init,
-                        "seed": run_seed,
+                        "seed": rep_seed,
                         "best_test_accuracy": max(h["test_accuracy"] for h in hist),
                         "final_train_accuracy": hist[-1]["train_accuracy"],
                         "final_loss": hist[-1]["loss"],

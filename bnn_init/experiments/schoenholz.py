@@ -34,7 +34,7 @@ from bnn_init.theory import ContinuousNet
 from .boundary import boundary, one_decimal
 from .data import load_dataset
 from .heatmap import heatmap_figure
-from .loop import train_depth_grid
+from .loop import run_seed, train_depth_grid
 from .result import ExperimentResult
 
 __all__ = ["DEPTH_SIZES", "GRADIENT_SIZES", "depth_experiment", "gradient_experiment"]
@@ -148,13 +148,13 @@ def _panel(data, s, *, depths, sigma_w2, keep_rate, optimizer, seed, threshold, 
         bar=bar,
         label=f"rho={keep_rate:g}",
         seeds=s["seeds"],
-        columns=len(columns),
+        n_columns=len(columns),
         stop_below=threshold if s["prune"] else None,
     )
     rows = [
         {
             "keep_rate": keep_rate,
-            "seed": seed * 1_000 + rep,
+            "seed": run_seed(seed, rep),
             "depth": depth,
             "sigma_w2": w2,
             "train_accuracy": accuracy[rep, i, j],

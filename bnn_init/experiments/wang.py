@@ -357,7 +357,7 @@ def _depth_grid(data, s, seed, variant, threshold, bar):
         bar=bar,
         label=variant,
         jit_compile=s["jit_compile"],
-        columns=len(sigma_w2),
+        n_columns=len(sigma_w2),
     )
     accuracy, loss = accuracy[0], loss[0]
     xi = _grid_theory_xi(variant, sigma_w2)

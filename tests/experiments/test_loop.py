@@ -79,7 +79,7 @@ def _tiny_grid(stop_below):
         seed=0,
         bar=bar,
         seeds=2,
-        columns=3,
+        n_columns=3,
         stop_below=stop_below,
     )
     return accuracy, loss, built
