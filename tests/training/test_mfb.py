@@ -105,7 +105,8 @@ def _from_dicts(H, o, k, d):
 
 @pytest.mark.parametrize("scale, nonzero", [(0.3, 6), (3.0, 6), (0.3, 2)])
 def test_update_step_equals_scalar_transcription_of_algorithm1(scale, nonzero):
-    """Dense inputs, and inputs with 2 of 6 nonzero (the update then visits those columns only)."""
+    """Dense inputs (padded inside to `DENSE_ALIGNMENT` columns, which must change nothing), and
+    inputs with 2 of 6 nonzero (the update then visits those columns only)."""
     rng = np.random.default_rng(1)
     o, k, d = 3, 4, 6
     h1 = scale * rng.standard_normal((o, k, d))
