@@ -89,7 +89,9 @@ _MILLS_SWITCH = 5.0  # below b = -5 the inverse Mills ratio comes from the conti
 _MILLS_TERMS = 16
 SPARSE_FRACTION = 0.5  # at most this fraction of nonzero inputs: visit only the nonzero columns
 SPARSE_BLOCK = 64  # nonzero columns visited per inner step of `_sparse_chunk`
-DENSE_ALIGNMENT = 16  # `_dense_chunk` pads the inputs to a multiple of this: whole 256/512-bit vectors
+DENSE_ALIGNMENT = (
+    16  # `_dense_chunk` pads the inputs to a multiple of this: whole 256/512-bit vectors
+)
 
 
 def _normal_cdf(b):
