@@ -14,7 +14,18 @@ import numpy as np
 
 from bnn_init.primitives import write_csv
 
-__all__ = ["ExperimentResult", "plain_data"]
+__all__ = ["ExperimentResult", "plain_data", "span"]
+
+
+def span(values, scale=1.0, digits=0):
+    """``values`` times ``scale`` as "a" when the smallest and largest round alike, else "a-b":
+    how a headline quotes a range.
+
+    >>> span([0.112, 0.254], 100), span([0.5, 0.5004], 100), span([1.26, 3.81], digits=1)
+    ('11-25', '50', '1.3-3.8')
+    """
+    low, high = (f"{scale * v:.{digits}f}" for v in (min(values), max(values)))
+    return low if low == high else f"{low}-{high}"
 
 
 def plain_data(value):

@@ -45,7 +45,7 @@ from bnn_init.primitives.checks import check_choice
 from .data import IMAGE_SHAPES, load_dataset
 from .flips import binary_kernel_signs, sign_changed_fraction
 from .loop import run_seed, train
-from .result import ExperimentResult
+from .result import ExperimentResult, span
 
 __all__ = ["NORMS", "SIZES", "binary_convnet", "experiment"]
 
@@ -378,7 +378,7 @@ def _headline(summary, learning_rate):
         f"after {summary['updates']} Adam updates at lr {learning_rate:g} (paper: "
         f"{summary['paper_updates']}, 150 CIFAR-10 epochs), the best test accuracy spans "
         f"{100 * summary['table1_spread']:.1f} points over {len(t1)} initialisations with "
-        f"BatchNorm (paper: 0.3-4.3 points), with {100 * min(flips):.0f}-{100 * max(flips):.0f} % "
+        f"BatchNorm (paper: 0.3-4.3 points), with {span(flips, 100)} % "
         "of binary kernel signs flipped; "
         + _scaled_clause(summary)
         + "Table 2 (mean over seeds): "
@@ -395,7 +395,7 @@ def _scaled_clause(summary):
     return (
         "with the binary kernels' rate proportional to the half-width it spans "
         f"{100 * summary['table1_scaled_spread']:.1f} points with "
-        f"{100 * min(flips):.0f}-{100 * max(flips):.0f} % flipped; "
+        f"{span(flips, 100)} % flipped; "
     )
 
 

@@ -60,7 +60,7 @@ from .data import DATASETS, load_dataset
 from .flips import binary_kernel_signs, sign_changed_fraction
 from .heatmap import heatmap_figure
 from .loop import accuracy, train
-from .result import ExperimentResult
+from .result import ExperimentResult, span
 
 __all__ = ["SIZES", "SURROGATES", "add_parser", "experiment", "run"]
 
@@ -371,12 +371,6 @@ def _verdict(summaries, s, seconds):
     return "\n".join(lines)
 
 
-def _span(values, scale=1.0, digits=0):
-    """``values`` (scaled) as "a" when they round alike, else "a-b" (smallest to largest)."""
-    low, high = (f"{scale * v:.{digits}f}" for v in (min(values), max(values)))
-    return low if low == high else f"{low}-{high}"
-
-
 def _dataset_clause(dataset, panels):
     """One dataset's part of the headline: its threshold, the 3 xi_c (and 6 xi_c) agreement and
     the measured L_max / xi_c over the panels where any cell trained; the others named as such."""
@@ -386,10 +380,10 @@ def _dataset_clause(dataset, panels):
         fitted = [p["fitted_n"] for p in trained if math.isfinite(p["fitted_n"])]
         text += (
             "trained agrees with L <= 3 xi_c in "
-            f"{_span([p['agreement'][PAPER_N] for p in trained], 100)} % of cells over "
+            f"{span([p['agreement'][PAPER_N] for p in trained], 100)} % of cells over "
             f"{len(trained)} panel(s) (L <= 6 xi_c: "
-            f"{_span([p['agreement'][6.0] for p in trained], 100)} %), measured L_max / xi_c "
-            + (_span(fitted, digits=1) if fitted else "not measurable")
+            f"{span([p['agreement'][6.0] for p in trained], 100)} %), measured L_max / xi_c "
+            + (span(fitted, digits=1) if fitted else "not measurable")
             + " (paper: ~3)"
         )
     if len(trained) < len(panels):
@@ -410,7 +404,7 @@ def _headline(summaries, s):
         f"{PAPER_UPDATES}): "
         + "; ".join(_dataset_clause(d, p) for d, p in by_dataset.items())
         + f"; sigma_m2 -> 1 trains deepest alone in {alone} of {len(panels)} panels; "
-        f"{_span([p['sign_changed_fraction'] for p in panels], 100)} % of the means changed sign "
+        f"{span([p['sign_changed_fraction'] for p in panels], 100)} % of the means changed sign "
         "in training"
     )
 
