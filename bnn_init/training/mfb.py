@@ -41,7 +41,11 @@ class MFBNetwork(OnlineTrainer):
     O(|W|) per sample (see ``bnn_init.training.mfb_update`` for the formulas and the eps and
     asymptotic-G safeguards of eq. 26). Inputs that are mostly 0 (raw pixel intensities, one-hot
     features) learn faster: where at most half of a chunk's inputs are nonzero, the update visits
-    only the nonzero ones, with the same result.
+    only the nonzero ones, with the same result. On a CPU with AVX-512, starting Python with
+    ``XLA_FLAGS=--xla_cpu_prefer_vector_width=512`` (XLA reads it once, before its first program)
+    makes ``fit`` about 1.15 times faster at the paper's MNIST size (measured 394-411 against
+    343-357 samples/s, float32); bnn-init leaves that flag to you, as it applies to every XLA
+    program of the process.
 
     Args:
         input_dim: D, the number of inputs (an int >= 1).
