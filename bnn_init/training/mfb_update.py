@@ -56,8 +56,9 @@ written; ``make bench`` now measures 7.4 ms (float64) and 2.7 ms (float32) per M
 ``MFBNetwork.fit`` included. At that size a float32 step is compute-bound: leaving out the
 Gaussian of the cavity mean saves 0.9 ms and leaving out tanh of the gain 0.8 ms (timing only);
 the rest is tanh of the fields and the three sums over the inputs (mu, sigma^2 and the MAP
-network's input). Padding each row of fields to whole AVX-512 vectors (`DENSE_ALIGNMENT`) made
-the step 14-18 % faster at 785 inputs (and at 21 and 101). The same code runs on a GPU.
+network's input). Padding each row of fields to whole 256- and 512-bit vectors
+(`DENSE_ALIGNMENT`) made ``fit`` 14-18 % faster at 785 inputs (15 % at 21, 4 % at 65 and 18 % at
+101). The same code runs on a GPU.
 
 Sparse inputs: a weight whose input ``x_j`` is 0 adds nothing to ``mu`` or ``sigma^2`` and its
 field does not move (``R = Delta tanh(G * 0) = 0``). Where every sample of a chunk has at most
@@ -89,9 +90,7 @@ _MILLS_SWITCH = 5.0  # below b = -5 the inverse Mills ratio comes from the conti
 _MILLS_TERMS = 16
 SPARSE_FRACTION = 0.5  # at most this fraction of nonzero inputs: visit only the nonzero columns
 SPARSE_BLOCK = 64  # nonzero columns visited per inner step of `_sparse_chunk`
-DENSE_ALIGNMENT = (
-    16  # `_dense_chunk` pads the inputs to a multiple of this: whole 256/512-bit vectors
-)
+DENSE_ALIGNMENT = 16  # `_dense_chunk` pads the inputs to a multiple of this many
 
 
 def _normal_cdf(b):
@@ -172,7 +171,7 @@ def _update(h1, h2, x, y, input_dim):
     inputs are 0 (padding). Returns ``(h1_next, h2_next, nu2)`` where ``nu2`` (T, O) is the PMFB
     output (eq. 25) for ``x`` before the update."""
     d = float(input_dim)
-    rows = x[:, None, :]  # (T, 1, D): one input per network, shared by its O x K hidden neurons
+    rows = x[:, None, :]  # (T, 1, W): one input per network, shared by its O x K hidden neurons
     t1 = tf.tanh(h1)
     mu1 = tf.linalg.matvec(t1, rows) / math.sqrt(d)
     var1 = tf.linalg.matvec(1.0 - t1 * t1, rows * rows) / d + EPS  # delta_{1m} = 1: x^2 sech^2
