@@ -47,7 +47,7 @@ from .boundary import boundary, one_decimal
 from .data import load_dataset
 from .heatmap import heatmap_figure
 from .loop import train, train_depth_grid
-from .result import ExperimentResult
+from .result import ExperimentResult, span
 
 __all__ = ["CASES", "GRID_VARIANTS", "SIZES", "binary_mlp", "experiment"]
 
@@ -397,7 +397,7 @@ def _grid_text(variant, g):
     """The boundary of one grid variant in words: per-column L_max (and / xi_c), or the spread."""
     l_max, ratios = g["max_trained_depth"], g["l_max_over_xi_c"]
     if variant == "sign_batchnorm":
-        return f"sign + BatchNorm L_max {min(l_max):g}-{max(l_max):g} over sigma_w2"
+        return f"sign + BatchNorm L_max {span(l_max)} over sigma_w2"
     inside = [
         q
         for q, c, d in zip(ratios, g["censored"], l_max, strict=True)
